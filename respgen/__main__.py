@@ -1,0 +1,3 @@
+from respgen.cli.app import main
+
+main()

@@ -1,0 +1,74 @@
+"""One pydantic config per command, holding every default. The CLI fills them from flags and TOML."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from respgen.errors import RespgenError
+from respgen.workspace import default_workdir
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    workdir: Path = Field(default_factory=default_workdir)
+
+
+class PrepareConfig(Config):
+    icbhi_dir: Path
+    split_file: Path | None = None
+    labels: Literal["four", "binary"] = "four"
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
+    seed: int = 0
+    sample_rate: int = Field(16000, ge=1000)
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    strict: bool = False
+
+
+class DemoDataConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    out_dir: Path
+    patients: int = Field(12, ge=2)
+    recordings_per_patient: int = Field(2, ge=1)
+    cycles_per_recording: int = Field(8, ge=1)
+    sample_rate: int = Field(8000, ge=4000)
+    seed: int = 0
+
+
+def load_config(cls: type[BaseModel], section: str, config_file: Path | None, flags: dict[str, Any]) -> Any:
+    """Defaults < `[section]` (and top-level keys) of the TOML file < flags given on the command line.
+
+    `flags` holds only options the user actually passed (None means "not given").
+    """
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            doc = tomllib.loads(Path(config_file).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise RespgenError("config file not found", config_file) from None
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+            raise RespgenError(f"cannot read config file: {e}", config_file) from None
+        fields = cls.model_fields
+        values.update({k: v for k, v in doc.items() if k in fields and not isinstance(v, dict)})
+        table = doc.get(section, {})
+        if not isinstance(table, dict):
+            raise RespgenError(f"[{section}] must be a table", config_file)
+        values.update(table)
+    values.update({k: v for k, v in flags.items() if v is not None})
+    try:
+        return cls(**values)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or section
+        raise RespgenError(f"invalid {loc.replace('_', '-')}: {err['msg']}", config_file) from None
