@@ -232,6 +232,7 @@ def _cut_recording(arg) -> tuple[list[dict], list[dict[str, str]]]:
     n = wave.shape[0]
     rows, skipped = [], []
     out_dir = staging / "clips" / job.split
+    out_dir.mkdir(parents=True, exist_ok=True)
     for i, cy in enumerate(job.cycles):
         cid = f"{job.name.name}_{i:03d}"
         s = round(cy.start * sample_rate)
@@ -240,7 +241,7 @@ def _cut_recording(arg) -> tuple[list[dict], list[dict[str, str]]]:
             skipped.append({"item": f"{job.wav.with_suffix('.txt')}:{i + 1}", "reason": "cycle starts after the audio ends"})
             continue
         rel = f"clips/{job.split}/{cid}.wav"
-        write_wav(out_dir / f"{cid}.wav", wave[s:e], sample_rate)
+        write_wav(out_dir / f"{cid}.wav", wave[s:e], sample_rate, atomic=False)  # staging dir: swapped in whole
         rows.append(
             {
                 "id": cid,

@@ -49,8 +49,9 @@ def run_service(fn: Callable[[], Any], debug: bool) -> Any:
 
 @contextmanager
 def progress_bar(description: str, enabled: bool) -> Iterator[Callable[..., None]]:
-    """Yield a callback `update(done, total, **fields)`; a no-op when disabled (`--quiet`/`--json`)."""
-    if not enabled:
+    """Yield a callback `update(done, total, **fields)`; a no-op when disabled (`--quiet`/`--json`) or when
+    stderr is not a terminal (logs and pipes get the result, not bar redraws)."""
+    if not (enabled and err_console.is_terminal):
         yield lambda *a, **k: None
         return
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.fields[info]}")]

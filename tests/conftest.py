@@ -1,0 +1,56 @@
+"""Shared fixtures. Real-data tests read ../shared/data (or $RESPGEN_SHARED_DATA); they skip when it
+is absent, except under CI (RESPGEN_REQUIRE_SHARED_DATA=1), where missing data is a failure."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from respgen.cli.app import app
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("RESPGEN_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def _shared(sub: str) -> Path:
+    path = SHARED_DATA / sub
+    if not path.is_dir():
+        if os.environ.get("RESPGEN_REQUIRE_SHARED_DATA") == "1":
+            pytest.fail(f"real ICBHI data required but missing: {path}")
+        pytest.skip(f"real ICBHI data not available at {path} (set RESPGEN_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def icbhi_mini() -> Path:
+    return _shared("icbhi-mini")
+
+
+@pytest.fixture(scope="session")
+def icbhi_annotations() -> Path:
+    return _shared("icbhi-annotations")
+
+
+@pytest.fixture(scope="session")
+def mini_workdir(icbhi_mini, tmp_path_factory) -> Path:
+    """icbhi-mini prepared once (val split off) for the tests that only read it."""
+    from respgen.config import PrepareConfig
+    from respgen.prepare import prepare
+
+    workdir = tmp_path_factory.mktemp("mini-work")
+    prepare(PrepareConfig(icbhi_dir=icbhi_mini, workdir=workdir, val_fraction=0, workers=1))
+    return workdir
+
+
+@pytest.fixture
+def cli():
+    """Invoke the CLI in-process: cli("prepare", "x", ...) -> click Result (exit_code, stdout, stderr)."""
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+    return invoke
