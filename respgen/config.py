@@ -46,6 +46,38 @@ class DemoDataConfig(BaseModel):
     seed: int = 0
 
 
+Precision = Literal["no", "bf16", "fp16"]
+
+
+class VocoderTrainConfig(Config):
+    preset: Literal["base", "tiny"] = "base"
+    max_steps: int = Field(200_000, ge=1)
+    batch_size: int = Field(16, ge=1)
+    lr: float = Field(2e-4, gt=0)
+    grad_clip: float | None = Field(None, gt=0)
+    ema_decay: float = Field(0.0, ge=0, lt=1)  # 0 = no EMA
+    save_every: int = Field(1000, ge=1)
+    log_every: int = Field(100, ge=1)
+    keep: int = Field(2, ge=1)  # checkpoints kept on disk
+    include_val: bool = False
+    fresh: bool = False
+    precision: Precision = "no"
+    seed: int = 0
+    cpu: bool = False
+
+
+class SynthConfig(Config):
+    classes: list[str] = Field(min_length=1)
+    n: int = Field(ge=1)
+    length: float = Field(4.0, gt=0)
+    steps: Literal["fast", "full"] = "fast"
+    batch_size: int = Field(16, ge=1)
+    seed: int = 0
+    precision: Precision = "no"
+    cpu: bool = False
+    max_cache_gb: float = Field(4.0, gt=0)  # memory for the per-clip conditioner cache
+
+
 def load_config(cls: type[BaseModel], section: str, config_file: Path | None, flags: dict[str, Any]) -> Any:
     """Defaults < `[section]` (and top-level keys) of the TOML file < flags given on the command line.
 

@@ -110,15 +110,84 @@ def _not_yet(what: str, debug: bool) -> None:
 
 
 @vocoder_app.command("train")
-def vocoder_train(workdir: Workdir = None, config: ConfigFile = None, quiet: Quiet = False, debug: Debug = False) -> None:
-    """Train the DiffWave vocoder on the prepared train cycles."""
-    _not_yet("vocoder train", debug)
+def vocoder_train(
+    preset: Annotated[Optional[str], typer.Option(help="base (paper DiffWave_BASE) or tiny (CPU tests) [default: base]")] = None,
+    max_steps: Annotated[Optional[int], typer.Option(help="Train until this step [default: 200000]")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Crops per process per step [default: 16]")] = None,
+    lr: Annotated[Optional[float], typer.Option(help="Adam learning rate [default: 2e-4]")] = None,
+    grad_clip: Annotated[Optional[float], typer.Option(help="Clip gradient norm to this [default: off]")] = None,
+    ema_decay: Annotated[Optional[float], typer.Option(help="Keep an EMA of weights (used by synth); 0 = off [default: 0]")] = None,
+    save_every: Annotated[Optional[int], typer.Option(help="Checkpoint every N steps [default: 1000]")] = None,
+    log_every: Annotated[Optional[int], typer.Option(help="Append to vocoder/metrics.jsonl every N steps [default: 100]")] = None,
+    keep: Annotated[Optional[int], typer.Option(help="Checkpoints kept on disk [default: 2]")] = None,
+    include_val: Annotated[Optional[bool], typer.Option("--include-val/--no-include-val", help="Also train on val cycles")] = None,
+    fresh: Annotated[Optional[bool], typer.Option("--fresh/--resume", help="Start over instead of resuming [default: resume]")] = None,
+    precision: Annotated[Optional[str], typer.Option(help="no | bf16 | fp16 [default: no]")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed [default: 0]")] = None,
+    cpu: Annotated[Optional[bool], typer.Option("--cpu/--no-cpu", help="Force CPU even with a GPU")] = None,
+    workdir: Workdir = None,
+    config: ConfigFile = None,
+    quiet: Quiet = False,
+    json: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Train the DiffWave vocoder on the prepared train cycles (resumes from the latest checkpoint)."""
+    from respgen.config import VocoderTrainConfig
+    from respgen.vocoder.train import train_vocoder
+
+    flags = given(preset=preset, max_steps=max_steps, batch_size=batch_size, lr=lr, grad_clip=grad_clip, ema_decay=ema_decay,
+                  save_every=save_every, log_every=log_every, keep=keep, include_val=include_val, fresh=fresh,
+                  precision=precision, seed=seed, cpu=cpu, workdir=workdir)
+
+    def go():
+        cfg = load_config(VocoderTrainConfig, "vocoder_train", config, flags)
+        with progress_bar("vocoder train", not (quiet or json)) as update:
+            return train_vocoder(cfg, progress=update)
+
+    result = run_service(go, debug)
+    if json:
+        print_json(result.to_dict())
+    elif not quiet:
+        resumed = f" (resumed at step {result.start_step})" if result.start_step else ""
+        console.print(f"trained to step {result.step}{resumed} on {result.clips} cycles, loss {result.loss:.4f}")
+        console.print(f"checkpoint: {result.checkpoint}")
 
 
 @app.command()
-def synth(workdir: Workdir = None, config: ConfigFile = None, quiet: Quiet = False, json: Json = False, debug: Debug = False) -> None:
-    """Re-vocode mels of real cycles of a class into new waveforms."""
-    _not_yet("synth", debug)
+def synth(
+    class_: Annotated[Optional[list[str]], typer.Option("--class", help="normal, crackle, wheeze, both or all (repeatable)")] = None,
+    n: Annotated[Optional[int], typer.Option("--n", help="Total clips wanted per class")] = None,
+    length: Annotated[Optional[float], typer.Option(help="Seconds per clip [default: 4.0]")] = None,
+    steps: Annotated[Optional[str], typer.Option(help="fast (6-step) or full (50-step) sampling [default: fast]")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Clips vocoded together [default: 16]")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed [default: 0]")] = None,
+    precision: Annotated[Optional[str], typer.Option(help="no | bf16 | fp16 (GPU only) [default: no]")] = None,
+    cpu: Annotated[Optional[bool], typer.Option("--cpu/--no-cpu", help="Force CPU even with a GPU")] = None,
+    workdir: Workdir = None,
+    config: ConfigFile = None,
+    quiet: Quiet = False,
+    json: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Re-vocode mels of real train cycles of a class into new waveforms (resumable)."""
+    from respgen.config import SynthConfig
+    from respgen.synth import synthesize
+
+    flags = given(classes=class_ or None, n=n, length=length, steps=steps, batch_size=batch_size, seed=seed,
+                  precision=precision, cpu=cpu, workdir=workdir)
+
+    def go():
+        cfg = load_config(SynthConfig, "synth", config, flags)
+        with progress_bar("synth", not (quiet or json)) as update:
+            return synthesize(cfg, progress=update)
+
+    result = run_service(go, debug)
+    if json:
+        print_json(result.to_dict())
+    elif not quiet:
+        for c, total in result.total.items():
+            console.print(f"{c}: {result.written[c]} written, {total} in total")
+        console.print(f"manifest: {result.manifest}")
 
 
 @app.command()

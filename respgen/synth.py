@@ -1,0 +1,107 @@
+"""`synth`: new cycles of a class by re-vocoding mels of real train cycles of that class with fresh noise."""
+
+from __future__ import annotations
+
+import random
+import zlib
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from accelerate import Accelerator
+
+from respgen.atomic import write_jsonl
+from respgen.audio import write_wav
+from respgen.config import SynthConfig
+from respgen.data.manifest import load_clip, read_rows, real_rows
+from respgen.errors import RespgenError
+from respgen.features import fit_length, vocoder_mel
+from respgen.labels import CLASSES, parse_classes
+from respgen.vocoder.checkpoint import load_vocoder
+from respgen.vocoder.diffusion import sample
+from respgen.workspace import Workspace
+
+AUTOCAST = {"no": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@dataclass
+class SynthResult:
+    manifest: str
+    written: dict[str, int]  # class -> clips written by this run
+    total: dict[str, int]  # class -> clips now in the manifest
+    vocoder: dict
+
+    def to_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+def conditioning_order(ids: list[str], k: int, seed: int, label: str) -> str:
+    """The real clip the k-th synthetic clip of `label` is conditioned on: a seeded permutation of the
+    class's real cycles, each used once before any is reused (a fresh permutation per pass)."""
+    n = len(ids)
+    rng = random.Random(f"{seed}:{label}:{k // n}")
+    order = sorted(ids)
+    rng.shuffle(order)
+    return order[k % n]
+
+
+def clip_seed(seed: int, label: str, k: int) -> int:
+    return zlib.crc32(f"{seed}:{label}:{k}".encode())
+
+
+def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) -> SynthResult:
+    ws = Workspace(cfg.workdir)
+    classes = parse_classes(cfg.classes, CLASSES)
+    real = real_rows(ws, ("train",))
+    by_class = {c: [r for r in real if r["label"] == c] for c in classes}
+    for c, rows in by_class.items():
+        if not rows:
+            raise RespgenError(f"no real train cycles of class {c!r} to condition on", ws.manifest)
+    model, ckpt = load_vocoder(ws.vocoder)
+    vocoder_info = {"step": ckpt.step, "hash": ckpt.digest(), "preset_layers": ckpt.params.residual_layers}
+    accelerator = Accelerator(cpu=cfg.cpu)
+    device = accelerator.device
+    model.to(device)
+    params = model.params
+    n_samples = int(round(cfg.length * params.sample_rate))
+    frames = -(-n_samples // params.hop)  # vocode whole frames, then cut to the exact length
+
+    # resume: keep rows whose files exist; each class needs cfg.n in total
+    existing = [r for r in read_rows(ws.synth_manifest) if (ws.synth / r["path"]).is_file()] if ws.synth_manifest.is_file() else []
+    done_ids = {r["id"] for r in existing}
+    todo = []
+    for c in classes:
+        real_by_id = {r["id"]: r for r in by_class[c]}
+        for k in range(cfg.n):
+            cid = f"{c}_{k:05d}"
+            if cid not in done_ids:
+                todo.append((c, k, cid, real_by_id[conditioning_order(list(real_by_id), k, cfg.seed, c)]))
+    per_clip_bytes = params.residual_layers * 2 * params.residual_channels * frames * params.hop * 4
+    batch = max(1, min(cfg.batch_size, int(cfg.max_cache_gb * 2**30 // per_clip_bytes)))
+    rows = list(existing)
+    written = {c: 0 for c in classes}
+    for i in range(0, len(todo), batch):
+        chunk = todo[i : i + batch]
+        mels = torch.stack([
+            vocoder_mel(fit_length(load_clip(ws.manifest, src, params.sample_rate), frames * params.hop), **params.mel_kwargs())[:, :frames]
+            for _, _, _, src in chunk
+        ]).to(device)
+        gens = [torch.Generator().manual_seed(clip_seed(cfg.seed, c, k)) for c, k, _, _ in chunk]
+        audio = sample(model, mels, cfg.steps, gens, AUTOCAST[cfg.precision] if device.type != "cpu" else None).cpu()
+        for (c, k, cid, src), wave in zip(chunk, audio):
+            write_wav(ws.synth / c / f"{cid}.wav", wave[:n_samples], params.sample_rate)
+            rows.append({
+                "id": cid, "path": f"{c}/{cid}.wav", "label": c, "split": "train", "source": "synthetic",
+                "conditioned_on": src["id"], "patient": src["patient"], "vocoder": vocoder_info,
+                "seed": clip_seed(cfg.seed, c, k), "steps": cfg.steps, "sample_rate": params.sample_rate,
+                "duration": n_samples / params.sample_rate,
+            })
+            written[c] += 1
+        rows.sort(key=lambda r: r["id"])
+        write_jsonl(ws.synth_manifest, rows)  # after each batch: an interrupted run keeps what it made
+        if progress:
+            progress(min(i + batch, len(todo)), len(todo))
+    if not ws.synth_manifest.is_file():
+        write_jsonl(ws.synth_manifest, rows)
+    total = {c: sum(1 for r in rows if r["label"] == c) for c in classes}
+    return SynthResult(manifest=str(ws.synth_manifest), written=written, total=total, vocoder=vocoder_info)
