@@ -54,3 +54,24 @@ def cli():
         return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
     return invoke
+
+
+@pytest.fixture
+def mini_copy(mini_workdir: Path, tmp_path: Path) -> Path:
+    """A fresh workdir sharing the prepared icbhi-mini data (read-only) with the session fixture."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "data").symlink_to(mini_workdir / "data", target_is_directory=True)
+    return work
+
+
+@pytest.fixture(scope="session")
+def trained_vocoder(mini_workdir: Path, tmp_path_factory) -> Path:
+    """A workdir with a tiny vocoder trained a few steps on the real icbhi-mini train cycles."""
+    from respgen.config import VocoderTrainConfig
+    from respgen.vocoder.train import train_vocoder
+
+    work = tmp_path_factory.mktemp("vocoder-work")
+    (work / "data").symlink_to(mini_workdir / "data", target_is_directory=True)
+    train_vocoder(VocoderTrainConfig(workdir=work, preset="tiny", max_steps=4, batch_size=2, save_every=2))
+    return work
