@@ -78,6 +78,39 @@ class SynthConfig(Config):
     max_cache_gb: float = Field(4.0, gt=0)  # memory for the per-clip conditioner cache
 
 
+class FinetuneConfig(Config):
+    preset: Literal["base", "tiny"] = "base"
+    init: str | None = None  # pretrained AST: local dir or hub id
+    aft: bool = False
+    alpha: float = Field(0.2, ge=0)
+    lambda_mode: Literal["dann", "paper"] = "dann"
+    ma_beta: float | None = Field(None, ge=0, lt=1)  # None: 0.5 in paper mode, else 0
+    synthetic: bool = True
+    synthetic_per_class: int | None = Field(None, ge=0)
+    length: float = Field(5.0, gt=0)
+    pad: Literal["repeat", "zero"] = "repeat"
+    epochs: int | None = Field(None, ge=1)  # None: the preset's
+    batch_size: int | None = Field(None, ge=1)
+    lr: float | None = Field(None, gt=0)
+    weight_decay: float = Field(1e-6, ge=0)
+    specaug: float = Field(0.0, ge=0, le=1)  # probability of SpecAugment per clip
+    class_weights: bool = False
+    select_on: Literal["val", "test", "last"] = "val"
+    seeds: list[int] = Field(default_factory=lambda: [1], min_length=1)
+    run: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    precision: Precision = "no"
+    cpu: bool = False
+
+
+class ClassifyConfig(Config):
+    files: list[Path] = Field(min_length=1)
+    model: Path | None = None  # default: <workdir>/models/latest
+    annotations: Path | None = None
+    hop: float | None = Field(None, gt=0)  # window hop in seconds; default: the model's length
+    batch_size: int = Field(32, ge=1)
+    cpu: bool = False
+
+
 def load_config(cls: type[BaseModel], section: str, config_file: Path | None, flags: dict[str, Any]) -> Any:
     """Defaults < `[section]` (and top-level keys) of the TOML file < flags given on the command line.
 

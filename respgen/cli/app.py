@@ -11,7 +11,6 @@ from respgen import __version__
 from respgen.cli.common import ConfigFile, Debug, Json, Quiet, Workdir, console, given, print_json, progress_bar, run_service
 from respgen.cli.render import render_counts
 from respgen.config import DemoDataConfig, PrepareConfig, load_config
-from respgen.errors import NotImplementedYet
 
 app = typer.Typer(
     name="respgen",
@@ -102,13 +101,6 @@ def demo_data(
         console.print(f"written to {result.out_dir}")
 
 
-def _not_yet(what: str, debug: bool) -> None:
-    def fail():
-        raise NotImplementedYet(f"`respgen {what}` is not implemented yet")
-
-    run_service(fail, debug)
-
-
 @vocoder_app.command("train")
 def vocoder_train(
     preset: Annotated[Optional[str], typer.Option(help="base (paper DiffWave_BASE) or tiny (CPU tests) [default: base]")] = None,
@@ -191,15 +183,97 @@ def synth(
 
 
 @app.command()
-def finetune(workdir: Workdir = None, config: ConfigFile = None, quiet: Quiet = False, json: Json = False, debug: Debug = False) -> None:
+def finetune(
+    aft: Annotated[Optional[bool], typer.Option("--aft/--no-aft", help="Adversarial fine-tuning (needs synthetic cycles)")] = None,
+    preset: Annotated[Optional[str], typer.Option(help="base (AST-base) or tiny (CPU tests) [default: base]")] = None,
+    init: Annotated[Optional[str], typer.Option(help="Pretrained AST: local dir or hub id (e.g. MIT/ast-finetuned-audioset-10-10-0.4593)")] = None,
+    alpha: Annotated[Optional[float], typer.Option(help="Weight of the real/synthetic loss [default: 0.2]")] = None,
+    lambda_mode: Annotated[Optional[str], typer.Option(help="dann (p = progress) or paper (the paper code's formula) [default: dann]")] = None,
+    ma_beta: Annotated[Optional[float], typer.Option(help="Average weights with the previous step's [default: 0.5 paper mode, else 0]")] = None,
+    synthetic: Annotated[Optional[bool], typer.Option("--synthetic/--no-synthetic", help="Use synthetic cycles when present [default: yes]")] = None,
+    synthetic_per_class: Annotated[Optional[int], typer.Option(help="At most N synthetic cycles per class (Mixed-500: 500)")] = None,
+    length: Annotated[Optional[float], typer.Option(help="Seconds per input [default: 5.0]")] = None,
+    pad: Annotated[Optional[str], typer.Option(help="repeat or zero [default: repeat]")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="[default: preset's: base 50, tiny 25]")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="[default: preset's: base 32, tiny 16]")] = None,
+    lr: Annotated[Optional[float], typer.Option(help="[default: preset's: base 5e-5, tiny 5e-4]")] = None,
+    weight_decay: Annotated[Optional[float], typer.Option(help="[default: 1e-6]")] = None,
+    specaug: Annotated[Optional[float], typer.Option(help="SpecAugment probability per clip [default: 0]")] = None,
+    class_weights: Annotated[Optional[bool], typer.Option("--class-weights/--no-class-weights", help="Inverse-frequency class weights")] = None,
+    select_on: Annotated[Optional[str], typer.Option(help="val (honest), test (paper protocol) or last [default: val]")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed [default: 1]")] = None,
+    seeds: Annotated[Optional[str], typer.Option(help="Several seeds, e.g. 1,2,3: mean ± std of every metric")] = None,
+    run: Annotated[Optional[str], typer.Option(help="Run name under WORKDIR/models [default: time + mode]")] = None,
+    precision: Annotated[Optional[str], typer.Option(help="no | bf16 | fp16 [default: no]")] = None,
+    cpu: Annotated[Optional[bool], typer.Option("--cpu/--no-cpu", help="Force CPU even with a GPU")] = None,
+    workdir: Workdir = None,
+    config: ConfigFile = None,
+    quiet: Quiet = False,
+    json: Json = False,
+    debug: Debug = False,
+) -> None:
     """Fine-tune an AST on real (+ synthetic) cycles, optionally adversarially (--aft)."""
-    _not_yet("finetune", debug)
+    from respgen.config import FinetuneConfig
+    from respgen.finetune import finetune as finetune_service
+
+    def go():
+        seed_list = [int(s) for s in seeds.split(",")] if seeds else ([seed] if seed is not None else None)
+        flags = given(aft=aft, preset=preset, init=init, alpha=alpha, lambda_mode=lambda_mode, ma_beta=ma_beta, synthetic=synthetic,
+                      synthetic_per_class=synthetic_per_class, length=length, pad=pad, epochs=epochs, batch_size=batch_size, lr=lr,
+                      weight_decay=weight_decay, specaug=specaug, class_weights=class_weights, select_on=select_on,
+                      seeds=seed_list, run=run, precision=precision, cpu=cpu, workdir=workdir)
+        cfg = load_config(FinetuneConfig, "finetune", config, flags)
+        with progress_bar("finetune (epochs)", not (quiet or json)) as update:
+            return finetune_service(cfg, progress=update)
+
+    result = run_service(go, debug)
+    if json:
+        print_json(result.to_dict())
+    elif not quiet:
+        from respgen.cli.render import render_metrics
+
+        for note in result.notes:
+            console.print(note, markup=False, highlight=False)
+        render_metrics(result.metrics)
+        console.print(f"model: {result.run_dir}")
 
 
 @app.command()
-def classify(workdir: Workdir = None, config: ConfigFile = None, quiet: Quiet = False, json: Json = False, debug: Debug = False) -> None:
+def classify(
+    files: Annotated[list[Path], typer.Argument(help="Audio files (any format soundfile reads)", show_default=False)],
+    model: Annotated[Optional[Path], typer.Option(help="Model dir [default: WORKDIR/models/latest]")] = None,
+    annotations: Annotated[Optional[Path], typer.Option(help="ICBHI annotation file (default: FILE's .txt when present)")] = None,
+    hop: Annotated[Optional[float], typer.Option(help="Window hop in seconds without annotations [default: model length]")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Segments per forward pass [default: 32]")] = None,
+    cpu: Annotated[Optional[bool], typer.Option("--cpu/--no-cpu", help="Force CPU even with a GPU")] = None,
+    csv: Annotated[bool, typer.Option("--csv", help="Print CSV (file,start,end,label,p_<class>...)")] = False,
+    workdir: Workdir = None,
+    config: ConfigFile = None,
+    quiet: Quiet = False,
+    json: Json = False,
+    debug: Debug = False,
+) -> None:
     """Classify each cycle (or window) of recordings as normal / crackle / wheeze / both."""
-    _not_yet("classify", debug)
+    from respgen.classify import classify as classify_service
+    from respgen.cli.common import err_console
+    from respgen.config import ClassifyConfig
+
+    flags = given(files=files, model=model, annotations=annotations, hop=hop, batch_size=batch_size, cpu=cpu, workdir=workdir)
+    result = run_service(lambda: classify_service(load_config(ClassifyConfig, "classify", config, flags)), debug)
+    if json:
+        print_json(result.to_dict())
+    elif csv:
+        from respgen.cli.render import print_csv
+
+        print_csv(result)
+    elif not quiet:
+        from respgen.cli.render import render_classification
+
+        render_classification(result)
+    for e in result.errors:
+        err_console.print(f"error: {e['error']}", markup=False, highlight=False, soft_wrap=True)
+    if result.errors:
+        raise typer.Exit(2)
 
 
 def main() -> None:

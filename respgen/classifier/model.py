@@ -1,0 +1,109 @@
+"""The AST classifier: transformers' ASTForAudioClassification (encoder + LayerNorm/Linear class head)
+plus, for adversarial fine-tuning, a real-vs-synthetic discriminator head (LayerNorm + Linear) on the
+same pooled feature behind a gradient-reversal layer. The class part saves as a plain transformers
+model dir; the discriminator is saved beside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch import nn
+from transformers import ASTConfig, ASTForAudioClassification
+from transformers.utils import logging as hf_logging
+
+from respgen.classifier.grl import grad_reverse
+from respgen.errors import RespgenError
+
+DISCRIMINATOR_FILE = "discriminator.safetensors"
+
+
+class AFTClassifier(nn.Module):
+    def __init__(self, config: ASTConfig, discriminator: bool = True):
+        super().__init__()
+        self.ast = ASTForAudioClassification(config)
+        h = config.hidden_size
+        self.discriminator = nn.Sequential(nn.LayerNorm(h, eps=config.layer_norm_eps), nn.Linear(h, 2)) if discriminator else None
+
+    def pooled(self, features: torch.Tensor) -> torch.Tensor:
+        """[B, frames, 128] fbank -> [B, hidden] (mean of the CLS and distillation tokens)."""
+        return self.ast.audio_spectrogram_transformer(features).pooler_output
+
+    def forward(self, features: torch.Tensor, lambda_: float = 0.0) -> tuple[torch.Tensor, torch.Tensor | None]:
+        pooled = self.pooled(features)
+        logits = self.ast.classifier(pooled)
+        domain = self.discriminator(grad_reverse(pooled, lambda_)) if self.discriminator is not None else None
+        return logits, domain
+
+    def save(self, out: Path) -> None:
+        hf_logging.disable_progress_bar()
+        self.ast.save_pretrained(out, safe_serialization=True)
+        if self.discriminator is not None:
+            save_file({k: v.contiguous() for k, v in self.discriminator.state_dict().items()}, str(out / DISCRIMINATOR_FILE))
+
+    @classmethod
+    def load(cls, model_dir: Path) -> "AFTClassifier":
+        hf_logging.disable_progress_bar()  # no "Loading weights" bars in our output
+        ast = ASTForAudioClassification.from_pretrained(model_dir)
+        model = cls(ast.config, discriminator=(model_dir / DISCRIMINATOR_FILE).is_file())
+        model.ast = ast
+        if model.discriminator is not None:
+            model.discriminator.load_state_dict(load_file(str(model_dir / DISCRIMINATOR_FILE)))
+        return model
+
+
+def adapt_position_embeddings(pos: torch.Tensor, old: tuple[int, int], new: tuple[int, int]) -> torch.Tensor:
+    """[1, 2 + f*t, H] position embeddings for an (f, t) patch grid -> for a (f', t') grid, as the AST
+    paper does: the time axis is centre-cropped when shorter, interpolated when longer; the frequency
+    axis interpolated if it differs. The two leading (CLS, distillation) embeddings are kept."""
+    if old == new:
+        return pos
+    cls_tokens, grid = pos[:, :2], pos[:, 2:]
+    h = grid.shape[-1]
+    grid = grid.reshape(1, old[0], old[1], h).permute(0, 3, 1, 2)  # [1, H, f, t]
+    f_new, t_new = new
+    if t_new <= old[1]:
+        start = (old[1] - t_new) // 2
+        grid = grid[..., start : start + t_new]
+    else:
+        grid = F.interpolate(grid, size=(grid.shape[2], t_new), mode="bilinear", align_corners=False)
+    if f_new != old[0]:
+        grid = F.interpolate(grid, size=(f_new, t_new), mode="bilinear", align_corners=False)
+    grid = grid.permute(0, 2, 3, 1).reshape(1, f_new * t_new, h)
+    return torch.cat([cls_tokens, grid], dim=1)
+
+
+def patch_grid(config: ASTConfig) -> tuple[int, int]:
+    f = (config.num_mel_bins - config.patch_size) // config.frequency_stride + 1
+    t = (config.max_length - config.patch_size) // config.time_stride + 1
+    return f, t
+
+
+def load_pretrained_ast(source: str, config: ASTConfig) -> tuple[ASTForAudioClassification, str]:
+    """Start from a pretrained AST (local dir or hub id); the encoder's weights are kept (position
+    embeddings adapted to our number of frames), the class head is new. Returns (model, note)."""
+    local = Path(source)
+    hf_logging.disable_progress_bar()
+    try:
+        pretrained = ASTForAudioClassification.from_pretrained(source, local_files_only=local.exists())
+    except OSError as e:
+        if local.exists():
+            raise RespgenError(f"not a transformers AST model dir: {str(e).splitlines()[0]}", source) from None
+        raise RespgenError(
+            f"cannot load pretrained AST {source!r}: not a local dir and not downloadable (offline?); "
+            "download it once online or pass a local dir", source) from None
+    pc = pretrained.config
+    for field in ("patch_size", "frequency_stride", "time_stride", "num_mel_bins"):
+        setattr(config, field, getattr(pc, field))
+    for field in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size"):
+        setattr(config, field, getattr(pc, field))
+    model = ASTForAudioClassification(config)
+    state = pretrained.audio_spectrogram_transformer.state_dict()
+    key = "embeddings.position_embeddings"
+    old_grid, new_grid = patch_grid(pc), patch_grid(config)
+    state[key] = adapt_position_embeddings(state[key], old_grid, new_grid)
+    model.audio_spectrogram_transformer.load_state_dict(state)
+    note = f"initialised from {source}; position embeddings adapted from {old_grid} to {new_grid} patches" if old_grid != new_grid else f"initialised from {source}"
+    return model, note

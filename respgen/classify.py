@@ -1,0 +1,114 @@
+"""`classify`: per-cycle (annotated) or per-window class probabilities for recordings."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from respgen.audio import SAMPLE_RATE, load_audio
+from respgen.classifier.data import clip_features
+from respgen.classifier.model import AFTClassifier
+from respgen.config import ClassifyConfig
+from respgen.data.icbhi import parse_annotation
+from respgen.errors import RespgenError
+from respgen.workspace import Workspace
+
+
+@dataclass
+class FileResult:
+    file: str
+    segmentation: str  # "annotations" or "windows"
+    segments: list[dict] = field(default_factory=list)  # start, end, label, probabilities
+    summary: dict = field(default_factory=dict)
+
+
+@dataclass
+class ClassifyResult:
+    model: str
+    labels: list[str]
+    files: list[FileResult]
+    errors: list[dict]  # {"file", "error"}
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "labels": self.labels, "files": [f.__dict__ for f in self.files], "errors": self.errors}
+
+
+def load_model(model_dir: Path) -> tuple[AFTClassifier, dict]:
+    info_path = model_dir / "respgen.json"
+    if not model_dir.is_dir():
+        raise RespgenError("model dir not found (run `respgen finetune` or pass --model)", model_dir)
+    if not info_path.is_file():
+        raise RespgenError("not a respgen model dir (no respgen.json)", model_dir)
+    try:
+        info = json.loads(info_path.read_text())
+        model = AFTClassifier.load(model_dir)
+    except Exception as e:
+        raise RespgenError(f"unreadable respgen model: {e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}", model_dir) from None
+    return model.eval(), info
+
+
+def segments_for(path: Path, duration: float, length: float, hop: float, annotations: Path | None) -> tuple[str, list[tuple[float, float]]]:
+    """Annotated cycles when an ICBHI annotation file is given or sits next to the wav; else windows."""
+    txt = annotations or path.with_suffix(".txt")
+    if txt.is_file():
+        return "annotations", [(c.start, min(c.end, duration)) for c in parse_annotation(txt) if c.start < duration]
+    starts, t = [], 0.0
+    while True:
+        starts.append(t)
+        if t + length >= duration:
+            break
+        t += hop
+    return "windows", [(s, min(s + length, duration)) for s in starts]
+
+
+def classify(cfg: ClassifyConfig) -> ClassifyResult:
+    model_dir = cfg.model or (Workspace(cfg.workdir).models / "latest")
+    model, info = load_model(model_dir)
+    labels = info["labels"]
+    feat = info["features"]
+    length, pad = feat["length"], feat["pad"]
+    hop = cfg.hop or length
+    device = torch.device("cuda" if torch.cuda.is_available() and not cfg.cpu else "cpu")
+    model.to(device)
+    if cfg.annotations is not None and len(cfg.files) > 1:
+        raise RespgenError("--annotations applies to a single file; put each file's .txt next to it instead")
+
+    files: list[FileResult] = []
+    errors: list[dict] = []
+    features, owners = [], []
+    for path in cfg.files:
+        try:
+            audio = load_audio(path, SAMPLE_RATE)
+            mode, segs = segments_for(path, audio.shape[0] / SAMPLE_RATE, length, hop, cfg.annotations)
+            if not segs:
+                raise RespgenError("no annotated cycle lies inside the audio", path)
+        except RespgenError as e:
+            errors.append({"file": str(path), "error": str(e)})
+            continue
+        fr = FileResult(str(path), mode)
+        for start, end in segs:
+            clip = audio[round(start * SAMPLE_RATE) : max(round(end * SAMPLE_RATE), round(start * SAMPLE_RATE) + 1)]
+            features.append(clip_features(clip, length, pad))
+            owners.append((fr, start, end))
+        files.append(fr)
+
+    probs = []
+    with torch.inference_mode():
+        for i in range(0, len(features), cfg.batch_size):  # segments of all files batched together
+            logits, _ = model(torch.stack(features[i : i + cfg.batch_size]).to(device))
+            probs.append(torch.softmax(logits.float(), dim=-1).cpu())
+    all_probs = torch.cat(probs) if probs else torch.zeros(0, len(labels))
+    for (fr, start, end), p in zip(owners, all_probs):
+        fr.segments.append({
+            "start": round(start, 4), "end": round(end, 4), "label": labels[int(p.argmax())],
+            "probabilities": {c: float(v) for c, v in zip(labels, p)},
+        })
+    for fr in files:
+        counts = {c: sum(1 for s in fr.segments if s["label"] == c) for c in labels}
+        mean = {c: sum(s["probabilities"][c] for s in fr.segments) / len(fr.segments) for c in labels}
+        fr.summary = {"segments": len(fr.segments), "counts": counts, "mean_probabilities": mean,
+                      "abnormal_segments": sum(n for c, n in counts.items() if c != "normal")}
+    return ClassifyResult(str(model_dir), labels, files, errors)
