@@ -75,3 +75,26 @@ def trained_vocoder(mini_workdir: Path, tmp_path_factory) -> Path:
     (work / "data").symlink_to(mini_workdir / "data", target_is_directory=True)
     train_vocoder(VocoderTrainConfig(workdir=work, preset="tiny", max_steps=4, batch_size=2, save_every=2))
     return work
+
+
+def add_synthetic_rows(work: Path, per_class: int = 3) -> None:
+    """A small synthetic manifest made in the test: real train crackle/wheeze/both cycles with added
+    noise, written as `synth/<class>/<id>.wav` rows (what `respgen synth` writes)."""
+    import json
+
+    import numpy as np
+
+    from respgen.atomic import read_jsonl
+    from respgen.audio import load_audio, write_wav
+
+    rng = np.random.default_rng(0)
+    rows = []
+    real = [r for r in read_jsonl(work / "data" / "manifest.jsonl") if r["split"] == "train"]
+    for label in ("crackle", "wheeze", "both"):
+        for k, src in enumerate([r for r in real if r["label"] == label][:per_class]):
+            audio = load_audio(work / "data" / src["path"]).numpy()
+            cid = f"{label}_{k:05d}"
+            write_wav(work / "synth" / label / f"{cid}.wav", audio + 0.01 * rng.standard_normal(len(audio)))
+            rows.append({"id": cid, "path": f"{label}/{cid}.wav", "label": label, "split": "train", "source": "synthetic",
+                         "conditioned_on": src["id"], "vocoder": {"step": 0, "hash": "test"}})
+    (work / "synth" / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))

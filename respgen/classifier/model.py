@@ -5,6 +5,7 @@ model dir; the discriminator is saved beside it."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
@@ -87,7 +88,8 @@ def load_pretrained_ast(source: str, config: ASTConfig) -> tuple[ASTForAudioClas
     local = Path(source)
     hf_logging.disable_progress_bar()
     try:
-        pretrained = ASTForAudioClassification.from_pretrained(source, local_files_only=local.exists())
+        offline = local.exists() or os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
+        pretrained = ASTForAudioClassification.from_pretrained(source, local_files_only=offline)
     except OSError as e:
         if local.exists():
             raise RespgenError(f"not a transformers AST model dir: {str(e).splitlines()[0]}", source) from None

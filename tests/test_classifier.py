@@ -1,0 +1,114 @@
+"""AST classifier pieces: metrics, gradient reversal, save/reload, pretrained init."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from transformers import ASTForAudioClassification
+
+from respgen.classifier.grl import dann_lambda, grad_reverse, paper_lambda
+from respgen.classifier.metrics import confusion_matrix, icbhi_scores
+from respgen.classifier.model import AFTClassifier, adapt_position_embeddings, load_pretrained_ast, patch_grid
+from respgen.classifier.presets import PRESETS
+from respgen.errors import RespgenError
+
+CLASSES = ("normal", "crackle", "wheeze", "both")
+
+
+def test_scores_from_hand_computed_confusion_matrix():
+    # true \\ pred   normal crackle wheeze both
+    targets = [0] * 10 + [1] * 6 + [2] * 4 + [3] * 2
+    preds = [0] * 8 + [1, 2] + [1] * 3 + [0, 3, 2] + [2, 2, 0, 1] + [3, 1]
+    cm = confusion_matrix(targets, preds, 4)
+    assert cm.tolist() == [[8, 1, 1, 0], [1, 3, 1, 1], [1, 1, 2, 0], [0, 1, 0, 1]]
+    s = icbhi_scores(cm, CLASSES)
+    assert s["sp"] == pytest.approx(8 / 10)
+    assert s["se"] == pytest.approx((3 + 2 + 1) / 12)  # exact-class hits over all abnormal cycles
+    assert s["score"] == pytest.approx((0.8 + 0.5) / 2)
+    assert s["per_class"] == {"normal": 0.8, "crackle": 0.5, "wheeze": 0.5, "both": 0.5}
+    assert s["accuracy"] == pytest.approx(14 / 22)
+
+
+def test_lambda_schedules():
+    assert dann_lambda(0.0) == 0.0
+    assert dann_lambda(1.0) == pytest.approx(2 / (1 + math.exp(-10)) - 1)
+    assert dann_lambda(0.5) == pytest.approx(0.98661, abs=1e-5)
+    # the paper formula is ~1 from the first iterations
+    assert paper_lambda(0, 0, 10, 50) == pytest.approx(2 / (1 + math.exp(-1)) - 1)
+    assert paper_lambda(0, 1, 10, 50) > 0.55 and paper_lambda(5, 10, 10, 50) > 0.999
+
+
+def tiny_model(frames=98, discriminator=True, seed=0):
+    torch.manual_seed(seed)
+    return AFTClassifier(PRESETS["tiny"].ast_config(frames, CLASSES), discriminator=discriminator)
+
+
+def test_gradient_reversal_flips_and_scales_the_encoder_gradient():
+    model = tiny_model()
+    x, d = torch.randn(3, 98, 128), torch.tensor([0, 1, 1])
+    lam = 0.37
+    enc = model.ast.audio_spectrogram_transformer.embeddings.patch_embeddings.projection.weight
+
+    _, domain = model(x, lam)
+    (g_rev,) = torch.autograd.grad(F.cross_entropy(domain, d), enc)
+    pooled = model.pooled(x)
+    (g_plain,) = torch.autograd.grad(F.cross_entropy(model.discriminator(pooled), d), enc)
+    assert g_plain.abs().max() > 0
+    torch.testing.assert_close(g_rev, -lam * g_plain, rtol=1e-4, atol=1e-7)
+    # the discriminator itself gets the plain gradient
+    x2 = torch.randn(4, 8, requires_grad=True)
+    (gx,) = torch.autograd.grad((grad_reverse(x2, 2.0) * 3).sum(), x2)
+    assert torch.all(gx == -6.0)
+
+
+def test_saved_dir_reloads_with_transformers(tmp_path):
+    model = tiny_model().eval()
+    model.save(tmp_path)
+    x = torch.randn(2, 98, 128)
+    with torch.no_grad():
+        ours, _ = model(x)
+        ref = ASTForAudioClassification.from_pretrained(tmp_path).eval()(x).logits
+        again, dom = AFTClassifier.load(tmp_path).eval()(x)
+    torch.testing.assert_close(ref, ours)
+    torch.testing.assert_close(again, ours)
+    assert dom is not None and ref.shape == (2, 4)
+    assert ASTForAudioClassification.from_pretrained(tmp_path).config.id2label == dict(enumerate(CLASSES))
+
+
+def test_position_embedding_adaptation():
+    h = 4
+    pos = torch.arange(2 * h + 3 * 10 * h, dtype=torch.float32).reshape(1, -1, h)
+    cropped = adapt_position_embeddings(pos, (3, 10), (3, 6))
+    grid = pos[:, 2:].reshape(1, 3, 10, h)
+    assert cropped.shape == (1, 2 + 18, h)
+    torch.testing.assert_close(cropped[:, :2], pos[:, :2])
+    torch.testing.assert_close(cropped[:, 2:].reshape(1, 3, 6, h), grid[:, :, 2:8])  # centre crop in time
+    longer = adapt_position_embeddings(pos, (3, 10), (3, 14))
+    assert longer.shape == (1, 2 + 42, h)
+
+
+def test_init_from_local_pretrained_with_other_length(tmp_path):
+    pretrained = tiny_model(frames=498, discriminator=False, seed=3)  # e.g. trained on 5 s inputs
+    pretrained.ast.save_pretrained(tmp_path / "pre")
+    config = PRESETS["tiny"].ast_config(98, CLASSES)  # we use 1 s inputs
+    model, note = load_pretrained_ast(str(tmp_path / "pre"), config)
+    assert "adapted" in note and str(patch_grid(config)) in note
+    old = pretrained.ast.audio_spectrogram_transformer.embeddings.position_embeddings
+    new = model.audio_spectrogram_transformer.embeddings.position_embeddings
+    f, t_old = patch_grid(pretrained.ast.config)
+    _, t_new = patch_grid(config)
+    assert new.shape[1] == 2 + f * t_new
+    start = (t_old - t_new) // 2
+    expected = old[:, 2:].reshape(1, f, t_old, -1)[:, :, start : start + t_new]
+    torch.testing.assert_close(new[:, 2:].reshape(1, f, t_new, -1), expected)  # adapted, not re-initialised
+    q = "layers.0.attention.q_proj.weight"
+    sd_new, sd_old = model.audio_spectrogram_transformer.state_dict(), pretrained.ast.audio_spectrogram_transformer.state_dict()
+    torch.testing.assert_close(sd_new[q], sd_old[q])
+
+
+def test_init_offline_hub_id_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(RespgenError, match="not downloadable"):
+        load_pretrained_ast("MIT/ast-finetuned-audioset-10-10-0.4593", PRESETS["tiny"].ast_config(98, CLASSES))
