@@ -67,6 +67,11 @@ def segments_for(path: Path, duration: float, length: float, hop: float, annotat
 def classify(cfg: ClassifyConfig) -> ClassifyResult:
     model_dir = cfg.model or (Workspace(cfg.workdir).models / "latest")
     model, info = load_model(model_dir)
+    return classify_files(model, info, cfg, str(model_dir))
+
+
+def classify_files(model: AFTClassifier, info: dict, cfg: ClassifyConfig, model_name: str = "") -> ClassifyResult:
+    """Classify `cfg.files` with an already loaded model (segments of all files batched together)."""
     labels = info["labels"]
     feat = info["features"]
     length, pad = feat["length"], feat["pad"]
@@ -111,4 +116,4 @@ def classify(cfg: ClassifyConfig) -> ClassifyResult:
         mean = {c: sum(s["probabilities"][c] for s in fr.segments) / len(fr.segments) for c in labels}
         fr.summary = {"segments": len(fr.segments), "counts": counts, "mean_probabilities": mean,
                       "abnormal_segments": sum(n for c, n in counts.items() if c != "normal")}
-    return ClassifyResult(str(model_dir), labels, files, errors)
+    return ClassifyResult(model_name, labels, files, errors)

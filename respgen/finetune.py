@@ -187,20 +187,8 @@ def _train_one(cfg: FinetuneConfig, data: RunData, seed: int, select_on: str, ou
             progress_frac = step / max(1, epochs * iters)
             lam = paper_lambda(it, epoch, iters, epochs) if cfg.lambda_mode == "paper" else dann_lambda(progress_frac)
             x = spec_augment(x, cfg.specaug, aug_gen)
-            prev = [p.detach().clone() for p in model.parameters()] if ma_beta > 0 else None
-            with accelerator.autocast():
-                logits, domain = model(x, lam)
-                loss = F.cross_entropy(logits.float(), y, weight=weight)
-                if cfg.aft:
-                    loss = loss + cfg.alpha * F.cross_entropy(domain.float(), d)
-            accelerator.backward(loss)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            if prev is not None:  # the paper's ma_update: average with the previous step's weights
-                with torch.no_grad():
-                    for p, q in zip(model.parameters(), prev):
-                        p.mul_(1 - ma_beta).add_(q, alpha=ma_beta)
+            loss, domain = train_step(model, optimizer, scheduler, accelerator, x, y, d, lam,
+                                      alpha=cfg.alpha if cfg.aft else 0.0, weight=weight, ma_beta=ma_beta)
             step += 1
             totals["loss"] += float(loss.detach()) * len(y)
             totals["n"] += len(y)
@@ -247,6 +235,26 @@ def _train_one(cfg: FinetuneConfig, data: RunData, seed: int, select_on: str, ou
         write_json(out / "metrics.json", metrics)
     accelerator.wait_for_everyone()
     return metrics
+
+
+def train_step(model, optimizer, scheduler, accelerator: Accelerator, x, y, d, lam: float, alpha: float,
+               weight: torch.Tensor | None = None, ma_beta: float = 0.0) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """One optimiser step on CE(class) + alpha * CE(real/synthetic) (alpha 0: plain CE)."""
+    prev = [p.detach().clone() for p in model.parameters()] if ma_beta > 0 else None
+    with accelerator.autocast():
+        logits, domain = model(x, lam)
+        loss = F.cross_entropy(logits.float(), y, weight=weight)
+        if alpha > 0:
+            loss = loss + alpha * F.cross_entropy(domain.float(), d)
+    accelerator.backward(loss)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    if prev is not None:  # the paper's ma_update: average with the previous step's weights
+        with torch.no_grad():
+            for p, q in zip(model.parameters(), prev):
+                p.mul_(1 - ma_beta).add_(q, alpha=ma_beta)
+    return loss, domain
 
 
 @torch.no_grad()
