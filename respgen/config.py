@@ -111,6 +111,13 @@ class ClassifyConfig(Config):
     cpu: bool = False
 
 
+class QuickstartConfig(Config):
+    vocoder_steps: int = Field(200, ge=1)
+    synth_per_class: int = Field(16, ge=1)  # per minority class (crackle, wheeze, both)
+    epochs: int = Field(25, ge=1)
+    seed: int = 0
+
+
 def load_config(cls: type[BaseModel], section: str, config_file: Path | None, flags: dict[str, Any]) -> Any:
     """Defaults < `[section]` (and top-level keys) of the TOML file < flags given on the command line.
 

@@ -19,7 +19,3 @@ class RespgenError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} ({self.where})" if self.where else self.message
-
-
-class NotImplementedYet(RespgenError):
-    exit_code = 1

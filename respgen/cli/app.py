@@ -141,7 +141,8 @@ def vocoder_train(
         print_json(result.to_dict())
     elif not quiet:
         resumed = f" (resumed at step {result.start_step})" if result.start_step else ""
-        console.print(f"trained to step {result.step}{resumed} on {result.clips} cycles, loss {result.loss:.4f}")
+        loss = f", loss {result.loss:.4f}" if result.loss is not None else " (nothing to do: already at --max-steps)"
+        console.print(f"trained to step {result.step}{resumed} on {result.clips} cycles{loss}")
         console.print(f"checkpoint: {result.checkpoint}")
 
 
@@ -274,6 +275,38 @@ def classify(
         err_console.print(f"error: {e['error']}", markup=False, highlight=False, soft_wrap=True)
     if result.errors:
         raise typer.Exit(2)
+
+
+@app.command()
+def quickstart(
+    vocoder_steps: Annotated[Optional[int], typer.Option(help="Tiny vocoder training steps [default: 200]")] = None,
+    synth_per_class: Annotated[Optional[int], typer.Option(help="Synthetic cycles per minority class [default: 16]")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Tiny AST epochs [default: 25]")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed [default: 0]")] = None,
+    workdir: Workdir = None,
+    config: ConfigFile = None,
+    quiet: Quiet = False,
+    json: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Run the whole method on built-in demo data: demo-data, prepare, vocoder train, synth, finetune --aft, classify."""
+    from respgen.config import QuickstartConfig
+    from respgen.quickstart import quickstart as quickstart_service
+
+    flags = given(vocoder_steps=vocoder_steps, synth_per_class=synth_per_class, epochs=epochs, seed=seed, workdir=workdir)
+
+    def show(stage) -> None:
+        if not (quiet or json):
+            console.print(f"[bold]{stage.name}[/bold] ({stage.seconds:.0f} s): {stage.summary}")
+            console.print(f"    -> {stage.outputs}", markup=False, highlight=False)
+
+    result = run_service(lambda: quickstart_service(load_config(QuickstartConfig, "quickstart", config, flags), on_stage=show), debug)
+    if json:
+        print_json(result.to_dict())
+    elif not quiet:
+        t = result.test
+        console.print(f"AFT model on the demo test split: Sp {100 * t['sp']:.1f}%  Se {100 * t['se']:.1f}%  Score {100 * t['score']:.1f}%")
+        console.print(f"next: respgen report --workdir {result.workdir}", markup=False, highlight=False)
 
 
 def main() -> None:
