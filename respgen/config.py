@@ -118,6 +118,11 @@ class QuickstartConfig(Config):
     seed: int = 0
 
 
+class ReportConfig(Config):
+    model: Path | None = None  # for the feature-space numbers; default: <workdir>/models/latest
+    max_per_class: int = Field(200, ge=2)  # cycles per class and source used for Fréchet distances
+
+
 def load_config(cls: type[BaseModel], section: str, config_file: Path | None, flags: dict[str, Any]) -> Any:
     """Defaults < `[section]` (and top-level keys) of the TOML file < flags given on the command line.
 

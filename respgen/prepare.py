@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from respgen import __version__
-from respgen.atomic import write_json, write_jsonl
+from respgen.atomic import replace_dir, write_json, write_jsonl
 from respgen.audio import read_audio, resample, write_wav
 from respgen.config import PrepareConfig
 from respgen.data.icbhi import (
@@ -115,7 +115,7 @@ def _write_all(jobs, skipped, val, staging: Path, ws: Workspace, split_path: Pat
             "skipped": skipped,
         },
     )
-    _swap_in(staging, ws.data)
+    replace_dir(staging, ws.data)
     return PrepareResult(
         manifest=ws.manifest,
         counts=counts,
@@ -182,18 +182,6 @@ def _make_staging(ws: Workspace) -> Path:
     except OSError as e:
         raise RespgenError(f"workdir is not writable: {e.strerror or e}", ws.root) from None
     return staging
-
-
-def _swap_in(staging: Path, final: Path) -> None:
-    """Replace the old data dir with the finished one; the old one stays valid until this point."""
-    old = final.with_name(".data.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if final.exists():
-        final.rename(old)
-    staging.rename(final)
-    if old.exists():
-        shutil.rmtree(old)
 
 
 def _run_jobs(jobs: list[RecordingJob], staging: Path, cfg: PrepareConfig, progress: Progress | None):

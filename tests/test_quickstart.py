@@ -8,11 +8,20 @@ from pathlib import Path
 from respgen.atomic import read_jsonl
 
 
-def test_quickstart_end_to_end(cli, tmp_path: Path):
-    work = tmp_path / "qs"
-    r = cli("quickstart", "--workdir", work, "--vocoder-steps", "4", "--synth-per-class", "2", "--epochs", "4", "--json")
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    from typer.testing import CliRunner
+
+    from respgen.cli.app import app
+
+    work = tmp_path_factory.mktemp("qs") / "qs"
+    r = CliRunner().invoke(app, ["quickstart", "--workdir", str(work), "--vocoder-steps", "4", "--synth-per-class", "2", "--epochs", "4", "--json"])
     assert r.exit_code == 0, r.output
-    out = json.loads(r.stdout)
+    return work, json.loads(r.stdout)
+
+
+def test_quickstart_end_to_end(quick):
+    work, out = quick
     assert [s["name"] for s in out["stages"]] == ["demo-data", "prepare", "vocoder train", "synth", "finetune --aft", "classify"]
     # demo data and prepare
     assert len(list((work / "demo-icbhi").glob("*.wav"))) == 24
@@ -53,3 +62,40 @@ def test_quickstart_defaults_beat_chance_clearly(tmp_path: Path):
     result = quickstart(QuickstartConfig(workdir=tmp_path / "qs"))
     assert result.test["score"] >= 0.75, result.test
     assert result.held_out["correct"] >= result.held_out["cycles"] // 2
+
+
+def test_report_on_the_quickstart_workdir(cli, quick, tmp_path: Path):
+    import matplotlib.image
+
+    from respgen.config import FinetuneConfig
+    from respgen.finetune import finetune
+
+    work, _ = quick
+    finetune(FinetuneConfig(workdir=work, preset="tiny", epochs=2, seeds=[1, 2], synthetic=False, run="ce-seeds"))
+    r = cli("report", "--workdir", work, "--model", work / "models" / "quickstart-aft", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    report = (work / "report" / "report.md").read_text()
+    assert out["runs"] == ["quickstart-aft", "ce-seeds"]
+    assert set(out["figures"]) == {"counts.png", "mels.png", "run-quickstart-aft.png", "run-ce-seeds.png"}
+    for fig in out["figures"]:
+        assert f"]({fig})" in report
+        img = matplotlib.image.imread(work / "report" / fig)
+        assert img.shape[0] > 100 and img.shape[1] > 100 and img.std() > 0.01  # a real picture, not blank
+    # numbers in the report are the ones in metrics.json
+    m = json.loads((work / "models" / "quickstart-aft" / "metrics.json").read_text())
+    t = m["test"]
+    row = next(line for line in report.splitlines() if line.startswith("| quickstart-aft |"))
+    assert f"| {100 * t['sp']:.2f} | {100 * t['se']:.2f} | {100 * t['score']:.2f} |" in row
+    assert f"| AFT | {m['selected_on']} | {m['best_epoch']} |" in row
+    s = json.loads((work / "models" / "ce-seeds" / "metrics.json").read_text())
+    row = next(line for line in report.splitlines() if line.startswith("| ce-seeds |"))
+    assert f"{100 * s['mean']['test']['score']:.2f} ± {100 * s['std']['test']['score']:.2f}" in row and "| CE |" in row
+    # class counts: real train vs synthetic added
+    assert "| crackle | " in report and "| 2 |" in report.split("## Real vs synthetic")[0]
+    assert set(out["frechet"]) == {"normal", "crackle", "wheeze", "both"}
+    assert out["frechet"]["normal"] is None and all(out["frechet"][c] >= 0 for c in ("crackle", "wheeze", "both"))
+    assert out["discriminator_accuracy"] is not None and "Discriminator real/synthetic accuracy" in report
+    # an empty workspace is a one-line error
+    r = cli("report", "--workdir", tmp_path / "none")
+    assert r.exit_code == 2 and "run `respgen prepare` first" in r.stderr

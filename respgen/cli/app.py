@@ -309,5 +309,27 @@ def quickstart(
         console.print(f"next: respgen report --workdir {result.workdir}", markup=False, highlight=False)
 
 
+@app.command()
+def report(
+    model: Annotated[Optional[Path], typer.Option(help="Model for the feature-space numbers [default: WORKDIR/models/latest]")] = None,
+    max_per_class: Annotated[Optional[int], typer.Option(help="Cycles per class and source for Fréchet distances [default: 200]")] = None,
+    workdir: Workdir = None,
+    config: ConfigFile = None,
+    quiet: Quiet = False,
+    json: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Write WORKDIR/report/report.md with figures: data, real vs synthetic, every run's metrics."""
+    from respgen.config import ReportConfig
+    from respgen.report.build import build_report
+
+    flags = given(model=model, max_per_class=max_per_class, workdir=workdir)
+    result = run_service(lambda: build_report(load_config(ReportConfig, "report", config, flags)), debug)
+    if json:
+        print_json(result.to_dict())
+    elif not quiet:
+        console.print(f"report: {result.report} ({len(result.figures)} figures, {len(result.runs)} runs)")
+
+
 def main() -> None:
     app()

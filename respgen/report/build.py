@@ -1,0 +1,187 @@
+"""`report`: `<workdir>/report/report.md` with PNGs — class counts, real vs synthetic mels, Fréchet
+distances in the classifier's feature space, discriminator accuracy, every run's metrics side by side."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from respgen.atomic import replace_dir, write_text
+from respgen.classifier.data import features_for_rows
+from respgen.classify import load_model
+from respgen.config import ReportConfig
+from respgen.data.manifest import load_clip, read_rows, real_rows
+from respgen.errors import RespgenError
+from respgen.features import fit_length, vocoder_mel
+from respgen.report import plots
+from respgen.report.frechet import frechet_distance
+from respgen.workspace import Workspace
+
+
+@dataclass
+class ReportResult:
+    report: str
+    figures: list[str]
+    runs: list[str]
+    frechet: dict[str, float | None]
+    discriminator_accuracy: float | None
+
+    def to_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+def pct(x) -> str:
+    return "–" if x is None or x != x else f"{100 * x:.2f}"
+
+
+def find_runs(models: Path) -> list[tuple[str, Path, dict]]:
+    """(name, dir, metrics) of every finished run, oldest first."""
+    runs = []
+    if models.is_dir():
+        for d in sorted((p for p in models.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")),
+                        key=lambda p: p.stat().st_mtime):
+            if (d / "metrics.json").is_file():
+                runs.append((d.name, d, json.loads((d / "metrics.json").read_text())))
+    return runs
+
+
+def build_report(cfg: ReportConfig) -> ReportResult:
+    ws = Workspace(cfg.workdir)
+    train = real_rows(ws, ("train",))
+    synthetic = [r for r in read_rows(ws.synth_manifest) if (ws.synth / r["path"]).is_file()] if ws.synth_manifest.is_file() else []
+    runs = find_runs(ws.models)
+    prep = ws.data / "prepare.json"
+    classes = json.loads(prep.read_text())["classes"] if prep.is_file() else sorted({r["label"] for r in train})
+
+    staging = ws.root / ".report.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        md, figures, frechet, disc = _write(ws, cfg, classes, train, synthetic, runs, staging)
+        write_text(staging / "report.md", md)
+        replace_dir(staging, ws.root / "report")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return ReportResult(str(ws.root / "report" / "report.md"), figures, [n for n, _, _ in runs], frechet, disc)
+
+
+def _write(ws, cfg, classes, train, synthetic, runs, out: Path):
+    figures = []
+    real_counts = {c: sum(1 for r in train if r["label"] == c) for c in classes}
+    syn_counts = {c: sum(1 for r in synthetic if r["label"] == c) for c in classes}
+    md = ["# respgen report", "", f"Workspace: `{ws.root}`", "", "## Cycles per class (train)", "",
+          "| class | real | synthetic added | total |", "|---|--:|--:|--:|"]
+    md += [f"| {c} | {real_counts[c]} | {syn_counts[c]} | {real_counts[c] + syn_counts[c]} |" for c in classes]
+    plots.class_counts(out / "counts.png", classes, real_counts, syn_counts)
+    figures.append("counts.png")
+    md += ["", "![cycles per class](counts.png)", ""]
+
+    by_id = {r["id"]: r for r in train}
+    pairs = []
+    for c in classes:
+        syn = sorted((r for r in synthetic if r["label"] == c and r.get("conditioned_on") in by_id), key=lambda r: r["id"])
+        if syn:
+            s = syn[0]
+            syn_audio = load_clip(ws.synth_manifest, s)
+            real_audio = fit_length(load_clip(ws.manifest, by_id[s["conditioned_on"]]), syn_audio.shape[0])
+            pairs.append((c, s["conditioned_on"], vocoder_mel(real_audio).numpy(), s["id"], vocoder_mel(syn_audio).numpy()))
+    md += ["## Real vs synthetic mel spectrograms", ""]
+    if pairs:
+        plots.mel_pairs(out / "mels.png", pairs)
+        figures.append("mels.png")
+        md += ["Each row: a real train cycle (repeat-padded to the synthetic length, as `synth` conditions on it) "
+               "and the synthetic cycle vocoded from its mel.", "", "![real vs synthetic mels](mels.png)", ""]
+    else:
+        md += ["No synthetic cycles in the workspace (run `respgen synth`).", ""]
+
+    frechet, disc = _feature_space(ws, cfg, classes, train, synthetic, md)
+
+    md += ["## Runs", ""]
+    if not runs:
+        md += ["No fine-tuned models in the workspace (run `respgen finetune`).", ""]
+    else:
+        md += ["Sp / Se / Score in % on the test split at the checkpoint chosen on the split named in *selected on*; "
+               "mean ± std over seeds where a run has several.", "",
+               "| run | mode | selected on | epoch | test Sp | test Se | test Score | val Score | " + " | ".join(f"test {c} acc" for c in classes) + " |",
+               "|---|---|---|--:|--:|--:|--:|--:|" + "--:|" * len(classes)]
+        for name, d, m in runs:
+            md.append(_run_row(name, d, m, classes))
+        md.append("")
+        for name, d, m in runs:
+            single = m if "history" in m else None
+            if single is None and m.get("seeds"):
+                seed_dir = d / f"seed-{m['seeds'][0]}"
+                single = json.loads((seed_dir / "metrics.json").read_text())
+            split = "test" if "test" in single else "val"
+            fig = f"run-{name}.png"
+            plots.run_figure(out / fig, name, single["classes"], single[split]["confusion"], single["history"], split)
+            figures.append(fig)
+            md += [f"### {name}", "", f"![{name}]({fig})", ""]
+    return "\n".join(md) + "\n", figures, frechet, disc
+
+
+def _run_row(name: str, d: Path, m: dict, classes) -> str:
+    info_path = d / "respgen.json" if (d / "respgen.json").is_file() else next(d.glob("seed-*/respgen.json"), None)
+    info = json.loads(info_path.read_text()) if info_path else {}
+    train = info.get("training", {})
+    syn = sum(info.get("data", {}).get("counts", {}).get("train_synthetic", {}).values())
+    mode = "AFT" if train.get("aft") else ("CE + synthetic" if syn else "CE")
+    if "mean" in m:
+        mean, std = m["mean"], m["std"]
+
+        def ms(split, k):
+            return f"{pct(mean[split][k])} ± {pct(std[split][k])}" if split in mean else "–"
+
+        return (f"| {name} | {mode} | {m['selected_on']} | – | {ms('test', 'sp')} | {ms('test', 'se')} | {ms('test', 'score')} | "
+                f"{ms('val', 'score')} | " + " | ".join("–" for _ in classes) + " |")
+    test, val = m.get("test", {}), m.get("val", {})
+    per = test.get("per_class", {})
+    return (f"| {name} | {mode} | {m['selected_on']} | {m['best_epoch']} | {pct(test.get('sp'))} | {pct(test.get('se'))} | "
+            f"{pct(test.get('score'))} | {pct(val.get('score'))} | " + " | ".join(pct(per.get(c)) for c in classes) + " |")
+
+
+def _feature_space(ws, cfg, classes, train, synthetic, md):
+    """Per-class Fréchet distance real vs synthetic in the classifier's pooled features, and the
+    discriminator's real/synthetic accuracy (AFT models)."""
+    md += ["## Real vs synthetic in the classifier's feature space", ""]
+    model_dir = cfg.model or (ws.models / "latest")
+    if not synthetic or not model_dir.exists():
+        md += ["Needs synthetic cycles and a fine-tuned model.", ""]
+        return {}, None
+    model, info = load_model(model_dir)
+    length, pad = info["features"]["length"], info["features"]["pad"]
+    frechet: dict[str, float | None] = {}
+    real_feats, syn_feats = [], []
+    with torch.no_grad():
+        for c in classes:
+            r_rows = [r for r in train if r["label"] == c][: cfg.max_per_class]
+            s_rows = sorted((r for r in synthetic if r["label"] == c), key=lambda r: r["id"])[: cfg.max_per_class]
+            if len(r_rows) < 2 or len(s_rows) < 2:
+                frechet[c] = None
+                continue
+            fr = model.pooled(features_for_rows(ws.manifest, r_rows, length, pad)).numpy()
+            fs = model.pooled(features_for_rows(ws.synth_manifest, s_rows, length, pad)).numpy()
+            frechet[c] = frechet_distance(fr, fs)
+            real_feats.append(fr)
+            syn_feats.append(fs)
+        disc = None
+        if model.discriminator is not None and real_feats:
+            r, s = torch.from_numpy(np.concatenate(real_feats)), torch.from_numpy(np.concatenate(syn_feats))
+            correct = int((model.discriminator(r).argmax(-1) == 0).sum()) + int((model.discriminator(s).argmax(-1) == 1).sum())
+            disc = correct / (len(r) + len(s))
+    md += [f"Model: `{model_dir}` (pooled AST feature; Fréchet distance as in FAD: lower = closer; "
+           f"at most {cfg.max_per_class} train cycles per class and source).", "",
+           "| class | Fréchet distance real vs synthetic |", "|---|--:|"]
+    md += [f"| {c} | {'–' if v is None else f'{v:.4f}'} |" for c, v in frechet.items()]
+    md.append("")
+    if disc is not None:
+        md += [f"Discriminator real/synthetic accuracy on these cycles: {100 * disc:.1f}% "
+               "(50% = it cannot tell them apart, which is what AFT pushes the encoder towards).", ""]
+    else:
+        md += ["The model was not trained with AFT: no discriminator accuracy.", ""]
+    return frechet, disc

@@ -1,0 +1,72 @@
+"""The report's figures (matplotlib, written as PNG)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def class_counts(path: Path, classes: list[str], real: dict[str, int], synthetic: dict[str, int]) -> None:
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    x = np.arange(len(classes))
+    ax.bar(x - 0.2, [real[c] for c in classes], 0.4, label="real train")
+    ax.bar(x + 0.2, [synthetic.get(c, 0) for c in classes], 0.4, label="synthetic added")
+    ax.set_xticks(x, classes)
+    ax.set_ylabel("cycles")
+    ax.set_title("Cycles per class")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def mel_pairs(path: Path, pairs: list[tuple[str, str, np.ndarray, str, np.ndarray]]) -> None:
+    """pairs: (class, real id, real mel, synthetic id, synthetic mel) -> one row per class."""
+    fig, axes = plt.subplots(len(pairs), 2, figsize=(10, 2.4 * len(pairs)), squeeze=False)
+    for row, (label, real_id, real_mel, syn_id, syn_mel) in enumerate(pairs):
+        for col, (title, mel) in enumerate(((f"{label}: real {real_id}", real_mel), (f"{label}: synthetic {syn_id}", syn_mel))):
+            ax = axes[row, col]
+            ax.imshow(mel, origin="lower", aspect="auto", vmin=0, vmax=1, cmap="magma")
+            ax.set_title(title, fontsize=9)
+            ax.set_xlabel("frame (16 ms)")
+            ax.set_ylabel("mel bin")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def run_figure(path: Path, name: str, classes: list[str], confusion: list[list[int]], history: list[dict], split: str) -> None:
+    """Confusion matrix (of the selected checkpoint on `split`) and training curves."""
+    fig, (ax_cm, ax_curve) = plt.subplots(1, 2, figsize=(11, 4))
+    cm = np.asarray(confusion)
+    ax_cm.imshow(cm, cmap="Blues")
+    for (i, j), v in np.ndenumerate(cm):
+        ax_cm.text(j, i, str(v), ha="center", va="center", color="black" if v < cm.max() / 2 else "white")
+    ax_cm.set_xticks(range(len(classes)), classes)
+    ax_cm.set_yticks(range(len(classes)), classes)
+    ax_cm.set_xlabel("predicted")
+    ax_cm.set_ylabel("true")
+    ax_cm.set_title(f"{name}: confusion on {split}")
+    epochs = [h["epoch"] for h in history]
+    ax_curve.plot(epochs, [h["loss"] for h in history], label="train loss", color="gray")
+    ax_curve.set_xlabel("epoch")
+    ax_curve.set_ylabel("loss")
+    ax2 = ax_curve.twinx()
+    for s in ("val", "test"):
+        if history and s in history[0]:
+            ax2.plot(epochs, [100 * h[s]["score"] for h in history], label=f"{s} Score %")
+    if history and "disc_acc" in history[0]:
+        ax2.plot(epochs, [100 * h["disc_acc"] for h in history], label="discriminator acc %", linestyle="--")
+    ax2.set_ylabel("%")
+    lines = ax_curve.get_legend_handles_labels()
+    lines2 = ax2.get_legend_handles_labels()
+    ax2.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="best", fontsize=8)
+    ax_curve.set_title("training curves")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
