@@ -65,13 +65,13 @@ def quickstart(cfg: QuickstartConfig, on_stage: Callable[[Stage], None] | None =
 
     stage("demo-data", lambda: make_demo_data(DemoDataConfig(out_dir=demo, seed=cfg.seed)),
                      lambda r: f"{sum(r.recordings.values())} recordings ({r.recordings['train']} train, {r.recordings['test']} test)", demo)
-    prep = stage("prepare", lambda: prepare(PrepareConfig(icbhi_dir=demo, workdir=work, seed=cfg.seed)),
+    stage("prepare", lambda: prepare(PrepareConfig(icbhi_dir=demo, workdir=work, seed=cfg.seed)),
                  lambda r: ", ".join(f"{s} {sum(c.values())}" for s, c in r.counts.items()) + " cycles", work / "data")
     stage("vocoder train", lambda: train_vocoder(VocoderTrainConfig(
               workdir=work, preset="tiny", max_steps=cfg.vocoder_steps, batch_size=4, save_every=cfg.vocoder_steps,
               log_every=max(1, cfg.vocoder_steps // 10), seed=cfg.seed)),
           lambda r: f"tiny DiffWave, {r.step} steps" + (f", loss {r.loss:.3f}" if r.loss is not None else " (already trained)"), work / "vocoder")
-    syn = stage("synth", lambda: synthesize(SynthConfig(workdir=work, classes=MINORITY, n=cfg.synth_per_class, seed=cfg.seed)),
+    stage("synth", lambda: synthesize(SynthConfig(workdir=work, classes=MINORITY, n=cfg.synth_per_class, seed=cfg.seed)),
                 lambda r: ", ".join(f"{c} {r.total[c]}" for c in MINORITY) + " synthetic cycles (6-step sampling)", work / "synth")
     ft = stage("finetune --aft", lambda: finetune(FinetuneConfig(
                    workdir=work, preset="tiny", aft=True, epochs=cfg.epochs, run="quickstart-aft", seeds=[cfg.seed + 1])),

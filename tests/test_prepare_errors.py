@@ -1,6 +1,5 @@
 """Bad input to `prepare`: one `error:` line naming the file, exit 2, nothing written."""
 
-import shutil
 from pathlib import Path
 
 import numpy as np

@@ -8,9 +8,9 @@ from typing import Annotated, Optional
 import typer
 
 from respgen import __version__
-from respgen.cli.common import ConfigFile, Debug, Json, Quiet, Workdir, console, given, print_json, progress_bar, run_service
+from respgen.cli.common import ConfigFile, Cpu, Debug, Json, Precision, Quiet, Workdir, console, execute, given, run_service
 from respgen.cli.render import render_counts
-from respgen.config import DemoDataConfig, PrepareConfig, load_config
+from respgen.config import DemoDataConfig, PrepareConfig
 
 app = typer.Typer(
     name="respgen",
@@ -58,15 +58,8 @@ def prepare(
     flags = given(icbhi_dir=icbhi_dir, split_file=split_file, labels=labels, val_fraction=val_fraction, seed=seed,
                   sample_rate=sample_rate, workers=workers, strict=strict, workdir=workdir)
 
-    def go():
-        cfg = load_config(PrepareConfig, "prepare", config, flags)
-        with progress_bar("prepare", not (quiet or json)) as update:
-            return prepare_service(cfg, progress=update)
-
-    result = run_service(go, debug)
-    if json:
-        print_json(result.to_dict())
-    elif not quiet:
+    result = execute(PrepareConfig, "prepare", config, flags, prepare_service, quiet=quiet, json=json, debug=debug, progress="prepare")
+    if not (quiet or json):
         render_counts("cycles per split", result.counts, result.classes, extra={"recordings": result.recordings})
         console.print(result.val_note)
         for s in result.skipped:
@@ -91,10 +84,8 @@ def demo_data(
 
     flags = given(out_dir=out_dir, patients=patients, recordings_per_patient=recordings_per_patient,
                   cycles_per_recording=cycles_per_recording, seed=seed)
-    result = run_service(lambda: make_demo_data(load_config(DemoDataConfig, "demo_data", config, flags)), debug)
-    if json:
-        print_json(result.to_dict())
-    elif not quiet:
+    result = execute(DemoDataConfig, "demo_data", config, flags, make_demo_data, quiet=quiet, json=json, debug=debug)
+    if not (quiet or json):
         from respgen.labels import CLASSES
 
         render_counts("demo cycles per split", result.counts, CLASSES, extra={"recordings": result.recordings})
@@ -116,7 +107,7 @@ def vocoder_train(
     fresh: Annotated[Optional[bool], typer.Option("--fresh/--resume", help="Start over instead of resuming [default: resume]")] = None,
     precision: Annotated[Optional[str], typer.Option(help="no | bf16 | fp16 [default: no]")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed [default: 0]")] = None,
-    cpu: Annotated[Optional[bool], typer.Option("--cpu/--no-cpu", help="Force CPU even with a GPU")] = None,
+    cpu: Cpu = None,
     workdir: Workdir = None,
     config: ConfigFile = None,
     quiet: Quiet = False,
@@ -131,15 +122,8 @@ def vocoder_train(
                   save_every=save_every, log_every=log_every, keep=keep, include_val=include_val, fresh=fresh,
                   precision=precision, seed=seed, cpu=cpu, workdir=workdir)
 
-    def go():
-        cfg = load_config(VocoderTrainConfig, "vocoder_train", config, flags)
-        with progress_bar("vocoder train", not (quiet or json)) as update:
-            return train_vocoder(cfg, progress=update)
-
-    result = run_service(go, debug)
-    if json:
-        print_json(result.to_dict())
-    elif not quiet:
+    result = execute(VocoderTrainConfig, "vocoder_train", config, flags, train_vocoder, quiet=quiet, json=json, debug=debug, progress="vocoder train")
+    if not (quiet or json):
         resumed = f" (resumed at step {result.start_step})" if result.start_step else ""
         loss = f", loss {result.loss:.4f}" if result.loss is not None else " (nothing to do: already at --max-steps)"
         console.print(f"trained to step {result.step}{resumed} on {result.clips} cycles{loss}")
@@ -154,8 +138,8 @@ def synth(
     steps: Annotated[Optional[str], typer.Option(help="fast (6-step) or full (50-step) sampling [default: fast]")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Clips vocoded together [default: 16]")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed [default: 0]")] = None,
-    precision: Annotated[Optional[str], typer.Option(help="no | bf16 | fp16 (GPU only) [default: no]")] = None,
-    cpu: Annotated[Optional[bool], typer.Option("--cpu/--no-cpu", help="Force CPU even with a GPU")] = None,
+    precision: Precision = None,
+    cpu: Cpu = None,
     workdir: Workdir = None,
     config: ConfigFile = None,
     quiet: Quiet = False,
@@ -169,15 +153,8 @@ def synth(
     flags = given(classes=class_ or None, n=n, length=length, steps=steps, batch_size=batch_size, seed=seed,
                   precision=precision, cpu=cpu, workdir=workdir)
 
-    def go():
-        cfg = load_config(SynthConfig, "synth", config, flags)
-        with progress_bar("synth", not (quiet or json)) as update:
-            return synthesize(cfg, progress=update)
-
-    result = run_service(go, debug)
-    if json:
-        print_json(result.to_dict())
-    elif not quiet:
+    result = execute(SynthConfig, "synth", config, flags, synthesize, quiet=quiet, json=json, debug=debug, progress="synth")
+    if not (quiet or json):
         for c, total in result.total.items():
             console.print(f"{c}: {result.written[c]} written, {total} in total")
         console.print(f"manifest: {result.manifest}")
@@ -205,8 +182,8 @@ def finetune(
     seed: Annotated[Optional[int], typer.Option(help="Seed [default: 1]")] = None,
     seeds: Annotated[Optional[str], typer.Option(help="Several seeds, e.g. 1,2,3: mean ± std of every metric")] = None,
     run: Annotated[Optional[str], typer.Option(help="Run name under WORKDIR/models [default: time + mode]")] = None,
-    precision: Annotated[Optional[str], typer.Option(help="no | bf16 | fp16 [default: no]")] = None,
-    cpu: Annotated[Optional[bool], typer.Option("--cpu/--no-cpu", help="Force CPU even with a GPU")] = None,
+    precision: Precision = None,
+    cpu: Cpu = None,
     workdir: Workdir = None,
     config: ConfigFile = None,
     quiet: Quiet = False,
@@ -217,20 +194,13 @@ def finetune(
     from respgen.config import FinetuneConfig
     from respgen.finetune import finetune as finetune_service
 
-    def go():
-        seed_list = [int(s) for s in seeds.split(",")] if seeds else ([seed] if seed is not None else None)
-        flags = given(aft=aft, preset=preset, init=init, alpha=alpha, lambda_mode=lambda_mode, ma_beta=ma_beta, synthetic=synthetic,
-                      synthetic_per_class=synthetic_per_class, length=length, pad=pad, epochs=epochs, batch_size=batch_size, lr=lr,
-                      weight_decay=weight_decay, specaug=specaug, class_weights=class_weights, select_on=select_on,
-                      seeds=seed_list, run=run, precision=precision, cpu=cpu, workdir=workdir)
-        cfg = load_config(FinetuneConfig, "finetune", config, flags)
-        with progress_bar("finetune (epochs)", not (quiet or json)) as update:
-            return finetune_service(cfg, progress=update)
-
-    result = run_service(go, debug)
-    if json:
-        print_json(result.to_dict())
-    elif not quiet:
+    seed_list = run_service(lambda: _seed_list(seeds), debug) if seeds else ([seed] if seed is not None else None)
+    flags = given(aft=aft, preset=preset, init=init, alpha=alpha, lambda_mode=lambda_mode, ma_beta=ma_beta, synthetic=synthetic,
+                  synthetic_per_class=synthetic_per_class, length=length, pad=pad, epochs=epochs, batch_size=batch_size, lr=lr,
+                  weight_decay=weight_decay, specaug=specaug, class_weights=class_weights, select_on=select_on,
+                  seeds=seed_list, run=run, precision=precision, cpu=cpu, workdir=workdir)
+    result = execute(FinetuneConfig, "finetune", config, flags, finetune_service, quiet=quiet, json=json, debug=debug, progress="finetune (epochs)")
+    if not (quiet or json):
         from respgen.cli.render import render_metrics
 
         for note in result.notes:
@@ -246,7 +216,7 @@ def classify(
     annotations: Annotated[Optional[Path], typer.Option(help="ICBHI annotation file (default: FILE's .txt when present)")] = None,
     hop: Annotated[Optional[float], typer.Option(help="Window hop in seconds without annotations [default: model length]")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Segments per forward pass [default: 32]")] = None,
-    cpu: Annotated[Optional[bool], typer.Option("--cpu/--no-cpu", help="Force CPU even with a GPU")] = None,
+    cpu: Cpu = None,
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV (file,start,end,label,p_<class>...)")] = False,
     workdir: Workdir = None,
     config: ConfigFile = None,
@@ -260,14 +230,12 @@ def classify(
     from respgen.config import ClassifyConfig
 
     flags = given(files=files, model=model, annotations=annotations, hop=hop, batch_size=batch_size, cpu=cpu, workdir=workdir)
-    result = run_service(lambda: classify_service(load_config(ClassifyConfig, "classify", config, flags)), debug)
-    if json:
-        print_json(result.to_dict())
-    elif csv:
+    result = execute(ClassifyConfig, "classify", config, flags, classify_service, quiet=quiet, json=json, debug=debug)
+    if csv and not json:
         from respgen.cli.render import print_csv
 
         print_csv(result)
-    elif not quiet:
+    elif not (quiet or json):
         from respgen.cli.render import render_classification
 
         render_classification(result)
@@ -300,10 +268,9 @@ def quickstart(
             console.print(f"[bold]{stage.name}[/bold] ({stage.seconds:.0f} s): {stage.summary}")
             console.print(f"    -> {stage.outputs}", markup=False, highlight=False)
 
-    result = run_service(lambda: quickstart_service(load_config(QuickstartConfig, "quickstart", config, flags), on_stage=show), debug)
-    if json:
-        print_json(result.to_dict())
-    elif not quiet:
+    result = execute(QuickstartConfig, "quickstart", config, flags, lambda cfg: quickstart_service(cfg, on_stage=show),
+                     quiet=quiet, json=json, debug=debug)
+    if not (quiet or json):
         t = result.test
         console.print(f"AFT model on the demo test split: Sp {100 * t['sp']:.1f}%  Se {100 * t['se']:.1f}%  Score {100 * t['score']:.1f}%")
         console.print(f"next: respgen report --workdir {result.workdir}", markup=False, highlight=False)
@@ -324,11 +291,18 @@ def report(
     from respgen.report.build import build_report
 
     flags = given(model=model, max_per_class=max_per_class, workdir=workdir)
-    result = run_service(lambda: build_report(load_config(ReportConfig, "report", config, flags)), debug)
-    if json:
-        print_json(result.to_dict())
-    elif not quiet:
+    result = execute(ReportConfig, "report", config, flags, build_report, quiet=quiet, json=json, debug=debug)
+    if not (quiet or json):
         console.print(f"report: {result.report} ({len(result.figures)} figures, {len(result.runs)} runs)")
+
+
+def _seed_list(text: str) -> list[int]:
+    try:
+        return [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        from respgen.errors import RespgenError
+
+        raise RespgenError(f"--seeds must be comma-separated integers, got {text!r}") from None
 
 
 def main() -> None:

@@ -26,6 +26,8 @@ ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="TOML file 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or tables")]
 Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks")]
+Precision = Annotated[Optional[str], typer.Option(help="no | bf16 | fp16 [default: no]")]
+Cpu = Annotated[Optional[bool], typer.Option("--cpu/--no-cpu", help="Force CPU even with a GPU")]
 
 
 def run_service(fn: Callable[[], Any], debug: bool) -> Any:
@@ -63,6 +65,25 @@ def progress_bar(description: str, enabled: bool) -> Iterator[Callable[..., None
             bar.update(task, completed=done, total=total, info=info)
 
         yield update
+
+
+def execute(cfg_cls, section: str, config_file: Path | None, flags: dict[str, Any], service: Callable[..., Any], *,
+            quiet: bool, json: bool, debug: bool, progress: str | None = None) -> Any:
+    """The body every command shares: config from defaults < TOML < flags, the service run with a
+    progress bar (when `progress` names one), errors as one line, `--json` output."""
+    from respgen.config import load_config
+
+    def go():
+        cfg = load_config(cfg_cls, section, config_file, flags)
+        if progress is None:
+            return service(cfg)
+        with progress_bar(progress, not (quiet or json)) as update:
+            return service(cfg, progress=update)
+
+    result = run_service(go, debug)
+    if json:
+        print_json(result.to_dict())
+    return result
 
 
 def print_json(obj: Any) -> None:

@@ -16,7 +16,6 @@ from respgen.classifier.data import features_for_rows
 from respgen.classify import load_model
 from respgen.config import ReportConfig
 from respgen.data.manifest import load_clip, read_rows, real_rows
-from respgen.errors import RespgenError
 from respgen.features import fit_length, vocoder_mel
 from respgen.report import plots
 from respgen.report.frechet import frechet_distance
