@@ -18,7 +18,7 @@ def main(work: Path) -> None:
     prepared = prepare(PrepareConfig(icbhi_dir=demo.out_dir, workdir=work), progress=lambda done, total: None)
     print("cycles:", prepared.counts)
 
-    run = finetune(FinetuneConfig(workdir=work, preset="tiny", epochs=15, synthetic=False, run="api-ce"))
+    run = finetune(FinetuneConfig(workdir=work, preset="tiny", epochs=15, synthetic=False, name="api-ce"))
     test = run.metrics["test"]
     print(f"test Sp {test['sp']:.3f}  Se {test['se']:.3f}  Score {test['score']:.3f}")
 

@@ -97,7 +97,7 @@ class FinetuneConfig(Config):
     class_weights: bool = False
     select_on: Literal["val", "test", "last"] = "val"
     seeds: list[int] = Field(default_factory=lambda: [1], min_length=1)
-    run: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     precision: Precision = "no"
     cpu: bool = False
 

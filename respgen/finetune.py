@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
-from accelerate.utils import set_seed
+from accelerate.utils import broadcast_object_list, set_seed
 from torch.utils.data import DataLoader, TensorDataset
 from transformers import ASTFeatureExtractor
 
@@ -112,29 +112,40 @@ def finetune(cfg: FinetuneConfig, progress: Callable[..., None] | None = None) -
     if cfg.init is None:
         notes.append("warning: no --init: a randomly initialised AST will score poorly on real data; "
                      "start from an AudioSet AST (e.g. --init MIT/ast-finetuned-audioset-10-10-0.4593)")
-    run = cfg.run or f"{time.strftime('%Y%m%d-%H%M%S')}-{'aft' if cfg.aft else 'ce-syn' if data.counts['train_synthetic'] and sum(data.counts['train_synthetic'].values()) else 'ce'}"
-    final = _unique(ws.models / run)
+    accelerator = Accelerator(cpu=cfg.cpu, mixed_precision=cfg.precision)
+    main = accelerator.is_main_process
+    run = cfg.name or f"{time.strftime('%Y%m%d-%H%M%S')}-{_mode(cfg, data)}"
+    name = [_unique(ws.models / run).name]
+    broadcast_object_list(name)  # every process agrees on the run name (rank 0's)
+    final = ws.models / name[0]
     staging = ws.models / f".{final.name}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        staging.mkdir(parents=True)
-    except OSError as e:
-        raise RespgenError(f"workdir is not writable: {e.strerror or e}", ws.models) from None
+    if main:
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            staging.mkdir(parents=True)
+        except OSError as e:
+            raise RespgenError(f"workdir is not writable: {e.strerror or e}", ws.models) from None
+    accelerator.wait_for_everyone()
     try:
         per_seed = {}
         for seed in cfg.seeds:
             out = staging if len(cfg.seeds) == 1 else staging / f"seed-{seed}"
-            out.mkdir(parents=True, exist_ok=True)
-            per_seed[seed] = _train_one(cfg, data, seed, select_on, out, notes, progress)
+            per_seed[seed] = _train_one(cfg, data, seed, select_on, out, notes, accelerator, progress if main else None)
         metrics = per_seed[cfg.seeds[0]] if len(cfg.seeds) == 1 else _summarise(per_seed, select_on)
-        if len(cfg.seeds) > 1:
-            write_json(staging / "metrics.json", metrics)
-        staging.rename(final)
+        if main:
+            if len(cfg.seeds) > 1:
+                write_json(staging / "metrics.json", metrics)
+            staging.rename(final)
+            _point_latest(ws.models, final if len(cfg.seeds) == 1 else final / f"seed-{cfg.seeds[0]}")
+        accelerator.wait_for_everyone()
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    target = final if len(cfg.seeds) == 1 else final / f"seed-{cfg.seeds[0]}"
-    _point_latest(ws.models, target)
+        if main:
+            shutil.rmtree(staging, ignore_errors=True)
     return FinetuneResult(str(final), metrics, notes)
+
+
+def _mode(cfg: FinetuneConfig, data: RunData) -> str:
+    return "aft" if cfg.aft else ("ce-syn" if sum(data.counts["train_synthetic"].values()) else "ce")
 
 
 def _unique(path: Path) -> Path:
@@ -152,11 +163,11 @@ def _point_latest(models: Path, target: Path) -> None:
     os.replace(tmp, link)
 
 
-def _train_one(cfg: FinetuneConfig, data: RunData, seed: int, select_on: str, out: Path, notes: list[str], progress) -> dict:
+def _train_one(cfg: FinetuneConfig, data: RunData, seed: int, select_on: str, out: Path, notes: list[str],
+               accelerator: Accelerator, progress) -> dict:
     preset = PRESETS[cfg.preset]
     epochs, batch_size, lr = cfg.epochs or preset.epochs, cfg.batch_size or preset.batch_size, cfg.lr or preset.lr
     ma_beta = cfg.ma_beta if cfg.ma_beta is not None else (0.5 if cfg.lambda_mode == "paper" else 0.0)
-    accelerator = Accelerator(cpu=cfg.cpu, mixed_precision=cfg.precision)
     set_seed(seed)
     frames = n_frames(cfg.length)
     config = preset.ast_config(frames, data.classes)
@@ -221,6 +232,7 @@ def _train_one(cfg: FinetuneConfig, data: RunData, seed: int, select_on: str, ou
         "seed": seed,
     }
     if accelerator.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
         unwrapped.cpu().save(out)
         ASTFeatureExtractor(feature_size=1, sampling_rate=16000, num_mel_bins=128, max_length=frames, do_normalize=True).save_pretrained(out)
         write_json(out / "respgen.json", {

@@ -74,7 +74,7 @@ def quickstart(cfg: QuickstartConfig, on_stage: Callable[[Stage], None] | None =
     stage("synth", lambda: synthesize(SynthConfig(workdir=work, classes=MINORITY, n=cfg.synth_per_class, seed=cfg.seed)),
                 lambda r: ", ".join(f"{c} {r.total[c]}" for c in MINORITY) + " synthetic cycles (6-step sampling)", work / "synth")
     ft = stage("finetune --aft", lambda: finetune(FinetuneConfig(
-                   workdir=work, preset="tiny", aft=True, epochs=cfg.epochs, run="quickstart-aft", seeds=[cfg.seed + 1])),
+                   workdir=work, preset="tiny", aft=True, epochs=cfg.epochs, name="quickstart-aft", seeds=[cfg.seed + 1])),
                lambda r: "test " + ", ".join(f"{k} {100 * r.metrics['test'][k]:.1f}%" for k in ("sp", "se", "score")), work / "models" / "quickstart-aft")
     result.test = {k: ft.metrics["test"][k] for k in ("sp", "se", "score", "accuracy")}
 

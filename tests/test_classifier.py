@@ -111,3 +111,19 @@ def test_init_offline_hub_id_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(RespgenError, match="not downloadable"):
         load_pretrained_ast("MIT/ast-finetuned-audioset-10-10-0.4593", PRESETS["tiny"].ast_config(98, CLASSES))
+
+
+def test_spec_augment_masks_with_the_mean():
+    from respgen.classifier.data import spec_augment
+
+    x = torch.randn(3, 498, 128)
+    assert spec_augment(x, 0.0) is x
+    out = spec_augment(x, 1.0, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and not torch.equal(out, x)
+    for i in range(3):
+        changed = out[i] != x[i]
+        assert changed.any()
+        torch.testing.assert_close(out[i][changed], torch.full_like(out[i][changed], float(x[i].mean())))
+    # masked columns / rows are whole frequency bins or time frames
+    cols = (out[0] != x[0]).all(dim=0).sum() + (out[0] != x[0]).all(dim=1).sum()
+    assert cols > 0

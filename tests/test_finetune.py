@@ -25,7 +25,7 @@ def mini_synth(mini_copy: Path) -> Path:
 
 
 def test_ce_run_outputs(cli, mini_copy: Path):
-    r = cli("finetune", "--workdir", mini_copy, "--preset", "tiny", "--epochs", "2", "--length", "1.0", "--run", "ce", "--json")
+    r = cli("finetune", "--workdir", mini_copy, "--preset", "tiny", "--epochs", "2", "--length", "1.0", "--name", "ce", "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     run = mini_copy / "models" / "ce"
@@ -45,7 +45,7 @@ def test_ce_run_outputs(cli, mini_copy: Path):
 
 
 def test_aft_run_and_reload(mini_synth: Path):
-    result = finetune(FinetuneConfig(workdir=mini_synth, aft=True, run="aft", **FAST))
+    result = finetune(FinetuneConfig(workdir=mini_synth, aft=True, name="aft", **FAST))
     run = Path(result.run_dir)
     assert (run / "discriminator.safetensors").is_file()
     info = json.loads((run / "respgen.json").read_text())
@@ -60,7 +60,7 @@ def test_aft_run_and_reload(mini_synth: Path):
         ours, _ = AFTClassifier.load(run).eval()(x)
     torch.testing.assert_close(ref, ours)
     # the same seed gives the same model
-    again = finetune(FinetuneConfig(workdir=mini_synth, aft=True, run="aft", **FAST))
+    again = finetune(FinetuneConfig(workdir=mini_synth, aft=True, name="aft", **FAST))
     assert Path(again.run_dir).name == "aft-2"
     assert again.metrics["test"]["confusion"] == result.metrics["test"]["confusion"]
     assert again.metrics["history"][-1]["loss"] == pytest.approx(result.metrics["history"][-1]["loss"])
@@ -70,20 +70,20 @@ def test_aft_needs_synthetic_and_per_class_cap(cli, mini_copy: Path):
     r = cli("finetune", "--aft", "--workdir", mini_copy, "--preset", "tiny", "--epochs", "1")
     assert r.exit_code == 2 and "--aft needs synthetic cycles" in r.stderr
     add_synthetic_rows(mini_copy)
-    result = finetune(FinetuneConfig(workdir=mini_copy, synthetic_per_class=1, run="cap", lambda_mode="paper", **FAST))
+    result = finetune(FinetuneConfig(workdir=mini_copy, synthetic_per_class=1, name="cap", lambda_mode="paper", **FAST))
     info = json.loads((Path(result.run_dir) / "respgen.json").read_text())
     assert info["data"]["counts"]["train_synthetic"] == {"normal": 0, "crackle": 1, "wheeze": 1, "both": 1}
     assert info["training"]["ma_beta"] == 0.5  # paper mode default
-    none = finetune(FinetuneConfig(workdir=mini_copy, synthetic=False, run="nosyn", **FAST))
+    none = finetune(FinetuneConfig(workdir=mini_copy, synthetic=False, name="nosyn", **FAST))
     assert sum(json.loads((Path(none.run_dir) / "respgen.json").read_text())["data"]["counts"]["train_synthetic"].values()) == 0
 
 
 def test_select_on_test_and_seeds(mini_copy: Path):
-    r = finetune(FinetuneConfig(workdir=mini_copy, select_on="test", run="paper", **FAST))
+    r = finetune(FinetuneConfig(workdir=mini_copy, select_on="test", name="paper", **FAST))
     assert any("TEST split" in n for n in r.notes)
     best = max(h["test"]["score"] for h in r.metrics["history"])
     assert r.metrics["test"]["score"] == best
-    multi = finetune(FinetuneConfig(workdir=mini_copy, seeds=[1, 2], run="seeds", **FAST))
+    multi = finetune(FinetuneConfig(workdir=mini_copy, seeds=[1, 2], name="seeds", **FAST))
     run = Path(multi.run_dir)
     assert (run / "seed-1" / "model.safetensors").is_file() and (run / "seed-2" / "model.safetensors").is_file()
     summary = json.loads((run / "metrics.json").read_text())
@@ -101,10 +101,30 @@ def test_val_selection_when_val_exists(mini_workdir: Path, tmp_path: Path):
         if r["split"] == "train" and r["patient"] == "103":
             r["split"] = "val"
     (work / "data" / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    result = finetune(FinetuneConfig(workdir=work, run="val", **{**FAST, "epochs": 3}))
+    result = finetune(FinetuneConfig(workdir=work, name="val", **{**FAST, "epochs": 3}))
     assert result.metrics["selected_on"] == "val"
     history = result.metrics["history"]
     best = max(range(3), key=lambda i: (history[i]["val"]["score"], -i))
     assert result.metrics["best_epoch"] == best + 1
     assert result.metrics["test"] == history[best]["test"]
     assert not any("no val split" in n for n in result.notes)
+
+
+@pytest.mark.slow
+def test_two_process_finetune(mini_synth: Path, tmp_path: Path):
+    """torchrun with 2 CPU processes: one run dir, written once, loadable; only rank 0 prints."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29537", "-m", "respgen",
+           "finetune", "--workdir", str(mini_synth), "--preset", "tiny", "--epochs", "2", "--length", "1.0", "--aft", "--name", "ddp", "--json"]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.count('"run_dir"') == 1  # rank 0 only
+    models = sorted(p.name for p in (mini_synth / "models").iterdir())
+    assert models == ["ddp", "latest"]
+    metrics = json.loads((mini_synth / "models" / "ddp" / "metrics.json").read_text())
+    assert metrics["test"]["n"] == 91 and len(metrics["history"]) == 2
+    AFTClassifier.load(mini_synth / "models" / "ddp")

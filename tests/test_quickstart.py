@@ -71,7 +71,7 @@ def test_report_on_the_quickstart_workdir(cli, quick, tmp_path: Path):
     from respgen.finetune import finetune
 
     work, _ = quick
-    finetune(FinetuneConfig(workdir=work, preset="tiny", epochs=2, seeds=[1, 2], synthetic=False, run="ce-seeds"))
+    finetune(FinetuneConfig(workdir=work, preset="tiny", epochs=2, seeds=[1, 2], synthetic=False, name="ce-seeds"))
     r = cli("report", "--workdir", work, "--model", work / "models" / "quickstart-aft", "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)

@@ -181,7 +181,7 @@ def finetune(
     select_on: Annotated[Optional[str], typer.Option(help="val (honest), test (paper protocol) or last [default: val]")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed [default: 1]")] = None,
     seeds: Annotated[Optional[str], typer.Option(help="Several seeds, e.g. 1,2,3: mean ± std of every metric")] = None,
-    run: Annotated[Optional[str], typer.Option(help="Run name under WORKDIR/models [default: time + mode]")] = None,
+    name: Annotated[Optional[str], typer.Option(help="Run name under WORKDIR/models [default: time + mode]")] = None,
     precision: Precision = None,
     cpu: Cpu = None,
     workdir: Workdir = None,
@@ -198,7 +198,7 @@ def finetune(
     flags = given(aft=aft, preset=preset, init=init, alpha=alpha, lambda_mode=lambda_mode, ma_beta=ma_beta, synthetic=synthetic,
                   synthetic_per_class=synthetic_per_class, length=length, pad=pad, epochs=epochs, batch_size=batch_size, lr=lr,
                   weight_decay=weight_decay, specaug=specaug, class_weights=class_weights, select_on=select_on,
-                  seeds=seed_list, run=run, precision=precision, cpu=cpu, workdir=workdir)
+                  seeds=seed_list, name=name, precision=precision, cpu=cpu, workdir=workdir)
     result = execute(FinetuneConfig, "finetune", config, flags, finetune_service, quiet=quiet, json=json, debug=debug, progress="finetune (epochs)")
     if not (quiet or json):
         from respgen.cli.render import render_metrics

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -81,6 +82,8 @@ def execute(cfg_cls, section: str, config_file: Path | None, flags: dict[str, An
             return service(cfg, progress=update)
 
     result = run_service(go, debug)
+    if int(os.environ.get("RANK", "0")) != 0:
+        raise typer.Exit(0)  # under torchrun / accelerate launch only rank 0 reports
     if json:
         print_json(result.to_dict())
     return result
