@@ -8,7 +8,7 @@ import os
 import shutil
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -43,7 +43,6 @@ class RunData:
     evals: dict[str, tuple[torch.Tensor, torch.Tensor]]  # split -> (features, labels)
     counts: dict
     vocoder: list
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -64,7 +63,6 @@ def load_run_data(cfg: FinetuneConfig, ws: Workspace) -> RunData:
     if not train_real:
         raise RespgenError("no real train cycles in the manifest", ws.manifest)
     synthetic: list[dict] = []
-    notes: list[str] = []
     if cfg.synthetic and ws.synth_manifest.is_file():
         rows = [r for r in read_rows(ws.synth_manifest) if (ws.synth / r["path"]).is_file()]
         per_class: dict[str, int] = {}
@@ -96,14 +94,14 @@ def load_run_data(cfg: FinetuneConfig, ws: Workspace) -> RunData:
     counts = {"train_real": by_class(train_real), "train_synthetic": by_class(synthetic)}
     counts.update({split: by_class([r for r in real if r["split"] == split]) for split in ("val", "test")})
     vocoders = sorted({json.dumps(r.get("vocoder"), sort_keys=True) for r in synthetic})
-    return RunData(classes, (torch.cat(feats), labels, domains), evals, counts, [json.loads(v) for v in vocoders], notes)
+    return RunData(classes, (torch.cat(feats), labels, domains), evals, counts, [json.loads(v) for v in vocoders])
 
 
 def finetune(cfg: FinetuneConfig, progress: Callable[..., None] | None = None) -> FinetuneResult:
     ws = Workspace(cfg.workdir)
     select_on = cfg.select_on
     data = load_run_data(cfg, ws)
-    notes = list(data.notes)
+    notes: list[str] = []
     if select_on == "val" and "val" not in data.evals:
         select_on = "last"
         notes.append("warning: the workspace has no val split; selecting the last epoch (not test)")
@@ -171,12 +169,12 @@ def _train_one(cfg: FinetuneConfig, data: RunData, seed: int, select_on: str, ou
     set_seed(seed)
     frames = n_frames(cfg.length)
     config = preset.ast_config(frames, data.classes)
-    model = AFTClassifier(config, discriminator=cfg.aft)
+    pretrained = None
     if cfg.init:
-        model.ast, note = load_pretrained_ast(cfg.init, config)
-        model.discriminator = AFTClassifier(model.ast.config, discriminator=cfg.aft).discriminator
+        pretrained, note = load_pretrained_ast(cfg.init, config)
         if note not in notes:
             notes.append(note)
+    model = AFTClassifier(config, discriminator=cfg.aft, ast=pretrained)
     features, labels, domains = data.train
     loader = DataLoader(TensorDataset(features, labels, domains), batch_size=batch_size, shuffle=True,
                         generator=torch.Generator().manual_seed(seed), drop_last=len(labels) > batch_size)

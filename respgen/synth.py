@@ -58,7 +58,7 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
         if not rows:
             raise RespgenError(f"no real train cycles of class {c!r} to condition on", ws.manifest)
     model, ckpt = load_vocoder(ws.vocoder)
-    vocoder_info = {"step": ckpt.step, "hash": ckpt.digest(), "preset_layers": ckpt.params.residual_layers}
+    vocoder_info = {"step": ckpt.step, "hash": ckpt.digest(), "checkpoint": ckpt.path.name}
     accelerator = Accelerator(cpu=cfg.cpu)
     device = accelerator.device
     model.to(device)

@@ -22,11 +22,12 @@ DISCRIMINATOR_FILE = "discriminator.safetensors"
 
 
 class AFTClassifier(nn.Module):
-    def __init__(self, config: ASTConfig, discriminator: bool = True):
+    def __init__(self, config: ASTConfig, discriminator: bool = True, ast: ASTForAudioClassification | None = None):
+        """A new AST from `config`, or `ast` (e.g. pretrained) as it is; plus a new discriminator head."""
         super().__init__()
-        self.ast = ASTForAudioClassification(config)
-        h = config.hidden_size
-        self.discriminator = nn.Sequential(nn.LayerNorm(h, eps=config.layer_norm_eps), nn.Linear(h, 2)) if discriminator else None
+        self.ast = ast if ast is not None else ASTForAudioClassification(config)
+        h, eps = self.ast.config.hidden_size, self.ast.config.layer_norm_eps
+        self.discriminator = nn.Sequential(nn.LayerNorm(h, eps=eps), nn.Linear(h, 2)) if discriminator else None
 
     def pooled(self, features: torch.Tensor) -> torch.Tensor:
         """[B, frames, 128] fbank -> [B, hidden] (mean of the CLS and distillation tokens)."""
@@ -48,8 +49,7 @@ class AFTClassifier(nn.Module):
     def load(cls, model_dir: Path) -> "AFTClassifier":
         hf_logging.disable_progress_bar()  # no "Loading weights" bars in our output
         ast = ASTForAudioClassification.from_pretrained(model_dir)
-        model = cls(ast.config, discriminator=(model_dir / DISCRIMINATOR_FILE).is_file())
-        model.ast = ast
+        model = cls(ast.config, discriminator=(model_dir / DISCRIMINATOR_FILE).is_file(), ast=ast)
         if model.discriminator is not None:
             model.discriminator.load_state_dict(load_file(str(model_dir / DISCRIMINATOR_FILE)))
         return model
