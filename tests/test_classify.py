@@ -21,7 +21,7 @@ REC = "104_1b1_Al_sc_Litt3200"  # 4 kHz, 15.86 s, 6 annotated cycles
 def model_dir(mini_workdir: Path, tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("clf")
     (work / "data").symlink_to(mini_workdir / "data", target_is_directory=True)
-    return Path(finetune(FinetuneConfig(workdir=work, preset="tiny", epochs=1, length=2.0, run="m")).run_dir)
+    return Path(finetune(FinetuneConfig(workdir=work, preset="tiny", epochs=1, length=2.0, name="m")).run_dir)
 
 
 def run_json(cli, *args):
