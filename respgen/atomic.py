@@ -43,11 +43,6 @@ def write_jsonl(target: str | Path, rows: Iterable[dict]) -> None:
     write_text(target, "".join(json.dumps(r) + "\n" for r in rows))
 
 
-def read_jsonl(path: str | Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def replace_dir(staging: Path, final: Path) -> None:
     """Swap a finished folder in for `final`; the old one stays valid until this point."""
     old = final.with_name(f".{final.name}.old")

@@ -28,7 +28,7 @@ from respgen.classifier.metrics import confusion_matrix, icbhi_scores
 from respgen.classifier.model import AFTClassifier, load_pretrained_ast
 from respgen.classifier.presets import PRESETS
 from respgen.config import FinetuneConfig
-from respgen.data.manifest import read_rows, real_rows
+from respgen.data.manifest import real_rows, synthetic_rows
 from respgen.errors import RespgenError
 from respgen.labels import CLASSES
 from respgen.workspace import Workspace
@@ -63,8 +63,8 @@ def load_run_data(cfg: FinetuneConfig, ws: Workspace) -> RunData:
     if not train_real:
         raise RespgenError("no real train cycles in the manifest", ws.manifest)
     synthetic: list[dict] = []
-    if cfg.synthetic and ws.synth_manifest.is_file():
-        rows = [r for r in read_rows(ws.synth_manifest) if (ws.synth / r["path"]).is_file()]
+    if cfg.synthetic:
+        rows = synthetic_rows(ws)
         per_class: dict[str, int] = {}
         for r in sorted(rows, key=lambda r: r["id"]):
             label = r["label"] if r["label"] in classes else ("abnormal" if "abnormal" in classes else None)

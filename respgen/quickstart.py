@@ -20,7 +20,7 @@ from respgen.config import (
     VocoderTrainConfig,
 )
 from respgen.data.demo import make_demo_data
-from respgen.data.icbhi import parse_annotation
+from respgen.data.icbhi import SPLIT_FILE_NAME, SplitTable, parse_annotation
 from respgen.finetune import finetune
 from respgen.labels import label_for
 from respgen.prepare import prepare
@@ -57,7 +57,8 @@ def quickstart(cfg: QuickstartConfig, on_stage: Callable[[Stage], None] | None =
     def stage(name: str, fn, summarise, outputs: Path):
         t = time.perf_counter()
         out = fn()
-        s = Stage(name, summarise(out), str(outputs), time.perf_counter() - t)
+        where = outputs(out) if callable(outputs) else outputs
+        s = Stage(name, summarise(out), str(where), time.perf_counter() - t)
         result.stages.append(s)
         if on_stage:
             on_stage(s)
@@ -75,27 +76,18 @@ def quickstart(cfg: QuickstartConfig, on_stage: Callable[[Stage], None] | None =
                 lambda r: ", ".join(f"{c} {r.total[c]}" for c in MINORITY) + " synthetic cycles (6-step sampling)", work / "synth")
     ft = stage("finetune --aft", lambda: finetune(FinetuneConfig(
                    workdir=work, preset="tiny", aft=True, epochs=cfg.epochs, name="quickstart-aft", seeds=[cfg.seed + 1])),
-               lambda r: "test " + ", ".join(f"{k} {100 * r.metrics['test'][k]:.1f}%" for k in ("sp", "se", "score")), work / "models" / "quickstart-aft")
+               lambda r: "test " + ", ".join(f"{k} {100 * r.metrics['test'][k]:.1f}%" for k in ("sp", "se", "score")), lambda r: r.run_dir)
     result.test = {k: ft.metrics["test"][k] for k in ("sp", "se", "score", "accuracy")}
 
-    held = sorted(p for p in demo.glob("*.wav") if _split_of(demo, p.stem) == "test")[0]
-    res = stage("classify", lambda: classify(ClassifyConfig(files=[held], model=Path(ft.run_dir), workdir=work)),
-                lambda r: _held_out_summary(r, held), held)
+    splits = SplitTable(demo / SPLIT_FILE_NAME)
+    held = sorted(p for p in demo.glob("*.wav") if splits.by_name.get(p.stem) == "test")[0]
     truth = [label_for(c.crackle, c.wheeze) for c in parse_annotation(held.with_suffix(".txt"))]
-    predicted = [s["label"] for s in res.files[0].segments]
-    result.held_out = {"file": str(held), "cycles": len(truth), "correct": sum(a == b for a, b in zip(truth, predicted)),
-                       "truth": truth, "predicted": predicted}
+
+    def held_out(r) -> str:
+        predicted = [s["label"] for s in r.files[0].segments]
+        result.held_out = {"file": str(held), "cycles": len(truth), "correct": sum(a == b for a, b in zip(truth, predicted)),
+                           "truth": truth, "predicted": predicted}
+        return f"{held.name}: {result.held_out['correct']}/{len(truth)} cycles labelled correctly"
+
+    stage("classify", lambda: classify(ClassifyConfig(files=[held], model=Path(ft.run_dir), workdir=work)), held_out, held)
     return result
-
-
-def _split_of(demo: Path, name: str) -> str:
-    for line in (demo / "ICBHI_challenge_train_test.txt").read_text().splitlines():
-        if line.split()[0] == name:
-            return line.split()[1]
-    return ""
-
-
-def _held_out_summary(r, held: Path) -> str:
-    truth = [label_for(c.crackle, c.wheeze) for c in parse_annotation(held.with_suffix(".txt"))]
-    predicted = [s["label"] for s in r.files[0].segments]
-    return f"{held.name}: {sum(a == b for a, b in zip(truth, predicted))}/{len(truth)} cycles labelled correctly"

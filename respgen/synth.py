@@ -13,7 +13,7 @@ from accelerate import Accelerator
 from respgen.atomic import write_jsonl
 from respgen.audio import write_wav
 from respgen.config import SynthConfig
-from respgen.data.manifest import load_clip, read_rows, real_rows
+from respgen.data.manifest import load_clip, real_rows, synthetic_rows
 from respgen.errors import RespgenError
 from respgen.features import fit_length, vocoder_mel
 from respgen.labels import CLASSES, parse_classes
@@ -67,7 +67,7 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
     frames = -(-n_samples // params.hop)  # vocode whole frames, then cut to the exact length
 
     # resume: keep rows whose files exist; each class needs cfg.n in total
-    existing = [r for r in read_rows(ws.synth_manifest) if (ws.synth / r["path"]).is_file()] if ws.synth_manifest.is_file() else []
+    existing = synthetic_rows(ws)
     done_ids = {r["id"] for r in existing}
     todo = []
     for c in classes:

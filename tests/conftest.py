@@ -84,12 +84,12 @@ def add_synthetic_rows(work: Path, per_class: int = 3) -> None:
 
     import numpy as np
 
-    from respgen.atomic import read_jsonl
+    from respgen.data.manifest import read_rows
     from respgen.audio import load_audio, write_wav
 
     rng = np.random.default_rng(0)
     rows = []
-    real = [r for r in read_jsonl(work / "data" / "manifest.jsonl") if r["split"] == "train"]
+    real = [r for r in read_rows(work / "data" / "manifest.jsonl") if r["split"] == "train"]
     for label in ("crackle", "wheeze", "both"):
         for k, src in enumerate([r for r in real if r["label"] == label][:per_class]):
             audio = load_audio(work / "data" / src["path"]).numpy()

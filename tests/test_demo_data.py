@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from respgen.atomic import read_jsonl
+from respgen.data.manifest import read_rows
 from respgen.config import DemoDataConfig, PrepareConfig
 from respgen.data.demo import make_cycle
 from respgen.prepare import prepare
@@ -30,7 +30,7 @@ def test_layout_determinism_and_prepare(cli, tmp_path):
     result = prepare(PrepareConfig(icbhi_dir=tmp_path / "a", workdir=tmp_path / "w", val_fraction=0, workers=1))
     for split in ("train", "test"):
         assert all(n > 0 for n in result.counts[split].values()), result.counts
-    rows = read_jsonl(tmp_path / "w" / "data" / "manifest.jsonl")
+    rows = read_rows(tmp_path / "w" / "data" / "manifest.jsonl")
     patients = {s: {r["patient"] for r in rows if r["split"] == s} for s in ("train", "test")}
     assert not patients["train"] & patients["test"]
 

@@ -13,7 +13,7 @@ from respgen.classifier.data import features_for_rows
 from respgen.classifier.model import AFTClassifier
 from respgen.config import FinetuneConfig
 from respgen.finetune import finetune
-from respgen.atomic import read_jsonl
+from respgen.data.manifest import read_rows
 
 FAST = dict(preset="tiny", epochs=2, length=1.0, batch_size=16)
 
@@ -53,7 +53,7 @@ def test_aft_run_and_reload(mini_synth: Path):
     assert info["data"]["vocoder"] == [{"step": 0, "hash": "test"}]
     assert all("disc_acc" in h for h in result.metrics["history"])
     # the saved dir gives the same logits through plain transformers and through respgen
-    rows = [r for r in read_jsonl(mini_synth / "data" / "manifest.jsonl") if r["split"] == "test"][:4]
+    rows = [r for r in read_rows(mini_synth / "data" / "manifest.jsonl") if r["split"] == "test"][:4]
     x = features_for_rows(mini_synth / "data" / "manifest.jsonl", rows, 1.0, "repeat")
     with torch.no_grad():
         ref = ASTForAudioClassification.from_pretrained(run).eval()(x).logits
@@ -96,7 +96,7 @@ def test_select_on_test_and_seeds(mini_copy: Path):
 def test_val_selection_when_val_exists(mini_workdir: Path, tmp_path: Path):
     work = tmp_path / "w"
     shutil.copytree(mini_workdir / "data", work / "data")
-    rows = read_jsonl(work / "data" / "manifest.jsonl")
+    rows = read_rows(work / "data" / "manifest.jsonl")
     for r in rows:  # make patient 103 a val patient (a test of selection, not of prepare)
         if r["split"] == "train" and r["patient"] == "103":
             r["split"] = "val"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from respgen.atomic import read_jsonl
+from respgen.data.manifest import read_rows
 from respgen.config import PrepareConfig
 from respgen.data.icbhi import parse_annotation
 from respgen.prepare import prepare
@@ -30,7 +30,7 @@ def test_mini_counts_via_cli(icbhi_mini: Path, tmp_path: Path, cli):
 
 
 def test_mini_clips_match_annotations(icbhi_mini: Path, mini_workdir: Path):
-    rows = read_jsonl(mini_workdir / "data" / "manifest.jsonl")
+    rows = read_rows(mini_workdir / "data" / "manifest.jsonl")
     assert len(rows) == 171 and len({r["id"] for r in rows}) == 171
     for row in rows:
         assert REQUIRED <= row.keys()
@@ -50,7 +50,7 @@ def test_clip_content_is_the_resampled_cycle(icbhi_mini: Path, mini_workdir: Pat
     import torch
     import torchaudio
 
-    row = next(r for r in read_jsonl(mini_workdir / "data" / "manifest.jsonl") if r["recording"] == "104_1b1_Al_sc_Litt3200")
+    row = next(r for r in read_rows(mini_workdir / "data" / "manifest.jsonl") if r["recording"] == "104_1b1_Al_sc_Litt3200")
     wave, sr = sf.read(str(icbhi_mini / "104_1b1_Al_sc_Litt3200.wav"), dtype="float32")
     ref = torchaudio.functional.resample(torch.from_numpy(wave), sr, 16000)
     s = round(row["start"] * 16000)
@@ -118,7 +118,7 @@ def test_full_size_val_split_is_patient_disjoint_and_stratified(full_icbhi: Path
     assert result.counts["test"] == FULL_TEST
     assert all(n > 0 for n in val.values())
     assert 0.05 <= sum(val.values()) / sum(FULL_TRAIN.values()) <= 0.2
-    rows = read_jsonl(tmp_path / "data" / "manifest.jsonl")
+    rows = read_rows(tmp_path / "data" / "manifest.jsonl")
     patients = {s: {r["patient"] for r in rows if r["split"] == s} for s in ("train", "val", "test")}
     assert not patients["train"] & patients["val"]
     assert not patients["val"] & patients["test"]

@@ -5,7 +5,7 @@ import json
 import pytest
 from pathlib import Path
 
-from respgen.atomic import read_jsonl
+from respgen.data.manifest import read_rows
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +25,12 @@ def test_quickstart_end_to_end(quick):
     assert [s["name"] for s in out["stages"]] == ["demo-data", "prepare", "vocoder train", "synth", "finetune --aft", "classify"]
     # demo data and prepare
     assert len(list((work / "demo-icbhi").glob("*.wav"))) == 24
-    real = read_jsonl(work / "data" / "manifest.jsonl")
+    real = read_rows(work / "data" / "manifest.jsonl")
     assert all((work / "data" / row["path"]).is_file() for row in real)
     # vocoder
     assert (work / "vocoder" / "latest").read_text().strip() == "step-00000004"
     # synth: 2 per minority class, conditioned on real train cycles of the same class
-    syn = read_jsonl(work / "synth" / "manifest.jsonl")
+    syn = read_rows(work / "synth" / "manifest.jsonl")
     by_id = {row["id"]: row for row in real}
     assert sorted(row["label"] for row in syn) == ["both", "both", "crackle", "crackle", "wheeze", "wheeze"]
     for row in syn:

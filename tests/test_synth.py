@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from respgen.atomic import read_jsonl
+from respgen.data.manifest import read_rows
 from respgen.synth import conditioning_order
 
 
@@ -25,9 +25,9 @@ def test_synth_crackle_and_wheeze(cli, trained_vocoder: Path, tmp_path: Path):
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["written"] == {"crackle": 4}
     assert cli("synth", "--class", "wheeze", "--n", "2", "--workdir", work, "--length", "1.0", "--quiet").exit_code == 0
-    rows = read_jsonl(work / "synth" / "manifest.jsonl")
+    rows = read_rows(work / "synth" / "manifest.jsonl")
     assert sorted(r["id"] for r in rows) == ["crackle_00000", "crackle_00001", "crackle_00002", "crackle_00003", "wheeze_00000", "wheeze_00001"]
-    real = {r["id"]: r for r in read_jsonl(work / "data" / "manifest.jsonl")}
+    real = {r["id"]: r for r in read_rows(work / "data" / "manifest.jsonl")}
     vocoder_step = json.loads((work / "vocoder" / "latest").read_text().strip()[-8:].lstrip("0") or "0")
     for row in rows:
         info = sf.info(str(work / "synth" / row["path"]))
@@ -97,7 +97,7 @@ def test_synth_errors(cli, trained_vocoder: Path, mini_copy: Path, tmp_path: Pat
     # a workspace whose train split has no 'both' cycles
     data = tmp_path / "nb" / "data"
     shutil.copytree((work / "data").resolve(), data)
-    rows = [r for r in read_jsonl(data / "manifest.jsonl") if r["label"] != "both"]
+    rows = [r for r in read_rows(data / "manifest.jsonl") if r["label"] != "both"]
     (data / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     shutil.copytree(work / "vocoder", tmp_path / "nb" / "vocoder")
     assert "no real train cycles of class 'both'" in err("--class", "both", "--n", "1", where=tmp_path / "nb")

@@ -32,5 +32,12 @@ def read_rows(path: Path) -> list[dict]:
     return rows
 
 
+def synthetic_rows(ws: Workspace) -> list[dict]:
+    """Rows of `<workdir>/synth/manifest.jsonl` whose audio exists (none when nothing was synthesised)."""
+    if not ws.synth_manifest.is_file():
+        return []
+    return [r for r in read_rows(ws.synth_manifest) if (ws.synth / r["path"]).is_file()]
+
+
 def load_clip(manifest: Path, row: dict, sample_rate: int = 16000) -> torch.Tensor:
     return load_audio(manifest.parent / row["path"], sample_rate)

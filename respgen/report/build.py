@@ -15,7 +15,7 @@ from respgen.atomic import replace_dir, write_text
 from respgen.classifier.data import features_for_rows
 from respgen.classify import load_model
 from respgen.config import ReportConfig
-from respgen.data.manifest import load_clip, read_rows, real_rows
+from respgen.data.manifest import load_clip, real_rows, synthetic_rows
 from respgen.features import fit_length, vocoder_mel
 from respgen.report import plots
 from respgen.report.frechet import frechet_distance
@@ -52,7 +52,7 @@ def find_runs(models: Path) -> list[tuple[str, Path, dict]]:
 def build_report(cfg: ReportConfig) -> ReportResult:
     ws = Workspace(cfg.workdir)
     train = real_rows(ws, ("train",))
-    synthetic = [r for r in read_rows(ws.synth_manifest) if (ws.synth / r["path"]).is_file()] if ws.synth_manifest.is_file() else []
+    synthetic = synthetic_rows(ws)
     runs = find_runs(ws.models)
     prep = ws.data / "prepare.json"
     classes = json.loads(prep.read_text())["classes"] if prep.is_file() else sorted({r["label"] for r in train})
