@@ -44,9 +44,10 @@ def main() -> None:
     from respgen.classifier.data import clip_features, n_frames
     from respgen.classifier.model import AFTClassifier
     from respgen.classifier.presets import PRESETS
-    from respgen.classify import classify_files, load_model
+    from respgen.classifier.store import load_model_dir as load_model
+    from respgen.classifier.training import train_step
+    from respgen.classify import classify_files
     from respgen.config import ClassifyConfig
-    from respgen.finetune import train_step
     from respgen.labels import CLASSES
 
     console = Console()

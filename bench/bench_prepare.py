@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -51,7 +52,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from respgen.config import PrepareConfig
-    from respgen.data.placeholder import build_placeholder_icbhi
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from placeholder import build_placeholder_icbhi  # test scaffolding, not part of the package
     from respgen.prepare import prepare
 
     with tempfile.TemporaryDirectory() as tmp:

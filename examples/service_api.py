@@ -6,11 +6,16 @@
 import sys
 from pathlib import Path
 
-from respgen.classify import classify
-from respgen.config import ClassifyConfig, DemoDataConfig, FinetuneConfig, PrepareConfig
-from respgen.data.demo import make_demo_data
-from respgen.finetune import finetune
-from respgen.prepare import prepare
+from respgen import (
+    ClassifyConfig,
+    DemoDataConfig,
+    FinetuneConfig,
+    PrepareConfig,
+    classify,
+    finetune,
+    make_demo_data,
+    prepare,
+)
 
 
 def main(work: Path) -> None:

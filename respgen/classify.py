@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import torch
 from respgen.audio import SAMPLE_RATE, load_audio
 from respgen.classifier.data import clip_features
 from respgen.classifier.model import AFTClassifier
+from respgen.classifier.store import ModelInfo, load_model_dir
 from respgen.config import ClassifyConfig
 from respgen.data.icbhi import parse_annotation
 from respgen.errors import RespgenError
@@ -36,20 +36,6 @@ class ClassifyResult:
         return {"model": self.model, "labels": self.labels, "files": [f.__dict__ for f in self.files], "errors": self.errors}
 
 
-def load_model(model_dir: Path) -> tuple[AFTClassifier, dict]:
-    info_path = model_dir / "respgen.json"
-    if not model_dir.is_dir():
-        raise RespgenError("model dir not found (run `respgen finetune` or pass --model)", model_dir)
-    if not info_path.is_file():
-        raise RespgenError("not a respgen model dir (no respgen.json)", model_dir)
-    try:
-        info = json.loads(info_path.read_text())
-        model = AFTClassifier.load(model_dir)
-    except Exception as e:
-        raise RespgenError(f"unreadable respgen model: {e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}", model_dir) from None
-    return model.eval(), info
-
-
 def segments_for(path: Path, duration: float, length: float, hop: float, annotations: Path | None) -> tuple[str, list[tuple[float, float]]]:
     """Annotated cycles when an ICBHI annotation file is given or sits next to the wav; else windows."""
     txt = annotations or path.with_suffix(".txt")
@@ -65,16 +51,20 @@ def segments_for(path: Path, duration: float, length: float, hop: float, annotat
 
 
 def classify(cfg: ClassifyConfig) -> ClassifyResult:
-    model_dir = cfg.model or (Workspace(cfg.workdir).models / "latest")
-    model, info = load_model(model_dir)
+    """Label every annotated cycle (or window) of `cfg.files`.
+
+    Reads the model dir `cfg.model` (default `models/latest` of the workspace) and the audio files
+    (with their ICBHI annotation `.txt` when present); writes nothing. Files that fail are reported in
+    `errors` while the others are classified."""
+    model_dir = cfg.model or Workspace(cfg.workdir).models_latest
+    model, info = load_model_dir(model_dir)
     return classify_files(model, info, cfg, str(model_dir))
 
 
-def classify_files(model: AFTClassifier, info: dict, cfg: ClassifyConfig, model_name: str = "") -> ClassifyResult:
+def classify_files(model: AFTClassifier, info: ModelInfo, cfg: ClassifyConfig, model_name: str = "") -> ClassifyResult:
     """Classify `cfg.files` with an already loaded model (segments of all files batched together)."""
-    labels = info["labels"]
-    feat = info["features"]
-    length, pad = feat["length"], feat["pad"]
+    labels = info.labels
+    length, pad = info.features.length, info.features.pad
     hop = cfg.hop or length
     device = torch.device("cuda" if torch.cuda.is_available() and not cfg.cpu else "cpu")
     model.to(device)

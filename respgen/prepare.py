@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import shutil
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from respgen import __version__
-from respgen.atomic import replace_dir, write_json, write_jsonl
+from respgen.atomic import staged_dir, write_json, write_jsonl
 from respgen.audio import read_audio, resample, write_wav
 from respgen.config import PrepareConfig
 from respgen.data.icbhi import (
@@ -25,6 +24,7 @@ from respgen.data.icbhi import (
     parse_annotation,
     read_diagnoses,
 )
+from respgen.data.manifest import RealClip
 from respgen.data.splits import ValSplit, choose_val_patients
 from respgen.errors import RespgenError
 from respgen.labels import classes_for, label_for
@@ -63,6 +63,12 @@ class PrepareResult:
 
 
 def prepare(cfg: PrepareConfig, progress: Progress | None = None) -> PrepareResult:
+    """Cut every annotated cycle of the ICBHI folder `cfg.icbhi_dir` into a clip at `cfg.sample_rate`.
+
+    Reads the recordings (wav + annotation txt), the official split file and the diagnoses; writes
+    `data/` of the workspace: `clips/<split>/<id>.wav`, `manifest.jsonl` (one `RealClip` per line)
+    and `prepare.json` (config, classes, counts, val patients, skipped items). The folder is built in
+    staging and swapped in whole: an interrupted run leaves the previous `data/` as it was."""
     root = cfg.icbhi_dir
     if not root.is_dir():
         raise RespgenError("ICBHI folder not found", root)
@@ -81,15 +87,16 @@ def prepare(cfg: PrepareConfig, progress: Progress | None = None) -> PrepareResu
     val = _assign_val(jobs, cfg)
 
     ws = Workspace(cfg.workdir)
-    staging = _make_staging(ws)
-    try:
-        return _write_all(jobs, skipped, val, staging, ws, split_path, cfg, progress)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)  # gone after a successful swap; removed on failure
+    with staged_dir(ws.data) as staging:
+        (staging / "clips").mkdir()
+        counts, recordings = _write_all(jobs, skipped, val, staging, ws, split_path, cfg, progress)
+    return PrepareResult(manifest=ws.manifest, counts=counts, recordings=recordings, skipped=skipped,
+                         val_note=val.note, classes=classes_for(cfg.labels))
 
 
 def _write_all(jobs, skipped, val, staging: Path, ws: Workspace, split_path: Path, cfg: PrepareConfig, progress):
-    rows: list[dict] = []
+    """Clips, manifest and prepare.json into `staging`; returns (counts, recordings) per split."""
+    rows: list[RealClip] = []
     for job_rows, job_skipped in _run_jobs(jobs, staging, cfg, progress):
         rows.extend(job_rows)
         skipped.extend(job_skipped)
@@ -100,30 +107,23 @@ def _write_all(jobs, skipped, val, staging: Path, ws: Workspace, split_path: Pat
     for r in rows:
         counts[r["split"]][r["label"]] += 1
     recordings = Counter(j.split for j in jobs)
-    write_jsonl(staging / "manifest.jsonl", rows)
+    per_split = {s: recordings.get(s, 0) for s in ("train", "val", "test")}
+    write_jsonl(staging / ws.manifest.name, rows)
     write_json(
-        staging / "prepare.json",
+        staging / ws.prepare_info.name,
         {
             "respgen_version": __version__,
             "config": cfg.model_dump(mode="json"),
             "split_file": str(split_path),
             "classes": list(classes),
             "counts": counts,
-            "recordings": {s: recordings.get(s, 0) for s in ("train", "val", "test")},
+            "recordings": per_split,
             "val_patients": sorted(val.patients),
             "val_note": val.note,
             "skipped": skipped,
         },
     )
-    replace_dir(staging, ws.data)
-    return PrepareResult(
-        manifest=ws.manifest,
-        counts=counts,
-        recordings={s: recordings.get(s, 0) for s in ("train", "val", "test")},
-        skipped=skipped,
-        val_note=val.note,
-        classes=classes,
-    )
+    return counts, per_split
 
 
 def _plan(wavs: list[Path], splits: SplitTable, diagnoses: dict[str, str], strict: bool):
@@ -172,18 +172,6 @@ def _assign_val(jobs: list[RecordingJob], cfg: PrepareConfig):
     return val
 
 
-def _make_staging(ws: Workspace) -> Path:
-    staging = ws.root / ".data.partial"
-    try:
-        ws.root.mkdir(parents=True, exist_ok=True)
-        if staging.exists():
-            shutil.rmtree(staging)  # left by an interrupted run
-        (staging / "clips").mkdir(parents=True)
-    except OSError as e:
-        raise RespgenError(f"workdir is not writable: {e.strerror or e}", ws.root) from None
-    return staging
-
-
 def _run_jobs(jobs: list[RecordingJob], staging: Path, cfg: PrepareConfig, progress: Progress | None):
     args = [(j, staging, cfg.sample_rate, cfg.labels) for j in jobs]
     workers = min(cfg.workers, len(jobs))
@@ -212,7 +200,7 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
-def _cut_recording(arg) -> tuple[list[dict], list[dict[str, str]]]:
+def _cut_recording(arg) -> tuple[list[RealClip], list[dict[str, str]]]:
     """Decode one recording once, resample it once, write every cycle as its own clip."""
     job, staging, sample_rate, scheme = arg
     wave, sr = read_audio(job.wav)
@@ -231,26 +219,26 @@ def _cut_recording(arg) -> tuple[list[dict], list[dict[str, str]]]:
         rel = f"clips/{job.split}/{cid}.wav"
         write_wav(out_dir / f"{cid}.wav", wave[s:e], sample_rate, atomic=False)  # staging dir: swapped in whole
         rows.append(
-            {
-                "id": cid,
-                "path": rel,
-                "label": label_for(cy.crackle, cy.wheeze, scheme),
-                "crackle": cy.crackle,
-                "wheeze": cy.wheeze,
-                "split": job.split,
-                "patient": job.name.patient,
-                "recording": job.name.name,
-                "location": job.name.location,
-                "mode": job.name.mode,
-                "device": job.name.device,
-                "diagnosis": job.diagnosis,
-                "start": cy.start,
-                "end": cy.end,
-                "duration": (e - s) / sample_rate,
-                "clipped": e < round(cy.end * sample_rate),
-                "sample_rate": sample_rate,
-                "source": "real",
-                "provenance": {"file": job.wav.name, "orig_sample_rate": sr},
-            }
+            RealClip(
+                id=cid,
+                path=rel,
+                label=label_for(cy.crackle, cy.wheeze, scheme),
+                crackle=cy.crackle,
+                wheeze=cy.wheeze,
+                split=job.split,
+                patient=job.name.patient,
+                recording=job.name.name,
+                location=job.name.location,
+                mode=job.name.mode,
+                device=job.name.device,
+                diagnosis=job.diagnosis,
+                start=cy.start,
+                end=cy.end,
+                duration=(e - s) / sample_rate,
+                clipped=e < round(cy.end * sample_rate),
+                sample_rate=sample_rate,
+                source="real",
+                provenance={"file": job.wav.name, "orig_sample_rate": sr},
+            )
         )
     return rows, skipped

@@ -19,13 +19,13 @@ from respgen.config import (
     SynthConfig,
     VocoderTrainConfig,
 )
-from respgen.data.demo import make_demo_data
 from respgen.data.icbhi import SPLIT_FILE_NAME, SplitTable, parse_annotation
+from respgen.demo_data import make_demo_data
 from respgen.finetune import finetune
 from respgen.labels import label_for
 from respgen.prepare import prepare
 from respgen.synth import synthesize
-from respgen.vocoder.train import train_vocoder
+from respgen.train_vocoder import train_vocoder
 
 MINORITY = ["crackle", "wheeze", "both"]
 
@@ -50,6 +50,8 @@ class QuickstartResult:
 
 
 def quickstart(cfg: QuickstartConfig, on_stage: Callable[[Stage], None] | None = None) -> QuickstartResult:
+    """Run every stage in `cfg.workdir`: the demo dataset goes to `<workdir>/demo-icbhi/`, the stages
+    write `data/`, `vocoder/`, `synth/` and `models/quickstart-aft/` as the commands do."""
     work = cfg.workdir
     demo = work / "demo-icbhi"
     result = QuickstartResult(str(work))

@@ -13,7 +13,7 @@ from accelerate import Accelerator
 from respgen.atomic import write_jsonl
 from respgen.audio import write_wav
 from respgen.config import SynthConfig
-from respgen.data.manifest import load_clip, real_rows, synthetic_rows
+from respgen.data.manifest import SyntheticClip, load_clip
 from respgen.errors import RespgenError
 from respgen.features import fit_length, vocoder_mel
 from respgen.labels import CLASSES, parse_classes
@@ -50,9 +50,15 @@ def clip_seed(seed: int, label: str, k: int) -> int:
 
 
 def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) -> SynthResult:
+    """Make `cfg.n` synthetic clips of each class in `cfg.classes` (resuming: clips already listed
+    with their audio present are kept).
+
+    Reads `data/manifest.jsonl` (the real train cycles to condition on) and the latest vocoder
+    checkpoint; writes `synth/<class>/<id>.wav` and `synth/manifest.jsonl` (one `SyntheticClip` per
+    line, rewritten atomically after every batch)."""
     ws = Workspace(cfg.workdir)
     classes = parse_classes(cfg.classes, CLASSES)
-    real = real_rows(ws, ("train",))
+    real = ws.real_rows(("train",))
     by_class = {c: [r for r in real if r["label"] == c] for c in classes}
     for c, rows in by_class.items():
         if not rows:
@@ -67,7 +73,7 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
     frames = -(-n_samples // params.hop)  # vocode whole frames, then cut to the exact length
 
     # resume: keep rows whose files exist; each class needs cfg.n in total
-    existing = synthetic_rows(ws)
+    existing = ws.synthetic_rows()
     done_ids = {r["id"] for r in existing}
     todo = []
     for c in classes:
@@ -90,12 +96,12 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
         audio = sample(model, mels, cfg.steps, gens, AUTOCAST[cfg.precision] if device.type != "cpu" else None).cpu()
         for (c, k, cid, src), wave in zip(chunk, audio):
             write_wav(ws.synth / c / f"{cid}.wav", wave[:n_samples], params.sample_rate)
-            rows.append({
-                "id": cid, "path": f"{c}/{cid}.wav", "label": c, "split": "train", "source": "synthetic",
-                "conditioned_on": src["id"], "patient": src["patient"], "vocoder": vocoder_info,
-                "seed": clip_seed(cfg.seed, c, k), "steps": cfg.steps, "sample_rate": params.sample_rate,
-                "duration": n_samples / params.sample_rate,
-            })
+            rows.append(SyntheticClip(
+                id=cid, path=f"{c}/{cid}.wav", label=c, split="train", source="synthetic",
+                conditioned_on=src["id"], patient=src["patient"], vocoder=vocoder_info,
+                seed=clip_seed(cfg.seed, c, k), steps=cfg.steps, sample_rate=params.sample_rate,
+                duration=n_samples / params.sample_rate,
+            ))
             written[c] += 1
         rows.sort(key=lambda r: r["id"])
         write_jsonl(ws.synth_manifest, rows)  # after each batch: an interrupted run keeps what it made

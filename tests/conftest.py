@@ -69,7 +69,7 @@ def mini_copy(mini_workdir: Path, tmp_path: Path) -> Path:
 def trained_vocoder(mini_workdir: Path, tmp_path_factory) -> Path:
     """A workdir with a tiny vocoder trained a few steps on the real icbhi-mini train cycles."""
     from respgen.config import VocoderTrainConfig
-    from respgen.vocoder.train import train_vocoder
+    from respgen.train_vocoder import train_vocoder
 
     work = tmp_path_factory.mktemp("vocoder-work")
     (work / "data").symlink_to(mini_workdir / "data", target_is_directory=True)

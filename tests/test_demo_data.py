@@ -57,7 +57,7 @@ def test_classes_are_distinguishable():
 
 
 def test_written_audio_is_pcm(tmp_path):
-    from respgen.data.demo import make_demo_data
+    from respgen.demo_data import make_demo_data
 
     make_demo_data(DemoDataConfig(out_dir=tmp_path, patients=2, recordings_per_patient=1))
     for wav in tmp_path.glob("*.wav"):

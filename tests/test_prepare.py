@@ -93,7 +93,7 @@ def test_subfolder_layout_and_explicit_split_file(icbhi_mini: Path, tmp_path: Pa
 
 @pytest.fixture(scope="module")
 def full_icbhi(icbhi_annotations: Path, tmp_path_factory) -> Path:
-    from respgen.data.placeholder import build_placeholder_icbhi
+    from placeholder import build_placeholder_icbhi
 
     out = tmp_path_factory.mktemp("full-icbhi")
     assert build_placeholder_icbhi(icbhi_annotations, out, other_release=True) == 920

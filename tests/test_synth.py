@@ -28,7 +28,7 @@ def test_synth_crackle_and_wheeze(cli, trained_vocoder: Path, tmp_path: Path):
     rows = read_rows(work / "synth" / "manifest.jsonl")
     assert sorted(r["id"] for r in rows) == ["crackle_00000", "crackle_00001", "crackle_00002", "crackle_00003", "wheeze_00000", "wheeze_00001"]
     real = {r["id"]: r for r in read_rows(work / "data" / "manifest.jsonl")}
-    vocoder_step = json.loads((work / "vocoder" / "latest").read_text().strip()[-8:].lstrip("0") or "0")
+    vocoder_step = int((work / "vocoder" / "latest").resolve().name[-8:])
     for row in rows:
         info = sf.info(str(work / "synth" / row["path"]))
         assert info.samplerate == 16000 and info.channels == 1 and info.frames == 16000
@@ -102,7 +102,7 @@ def test_synth_errors(cli, trained_vocoder: Path, mini_copy: Path, tmp_path: Pat
     shutil.copytree(work / "vocoder", tmp_path / "nb" / "vocoder")
     assert "no real train cycles of class 'both'" in err("--class", "both", "--n", "1", where=tmp_path / "nb")
     # a checkpoint whose weights do not fit its config
-    ckpt = work / "vocoder" / "checkpoints" / (work / "vocoder" / "latest").read_text().strip()
+    ckpt = (work / "vocoder" / "latest").resolve()
     meta = json.loads((ckpt / "config.json").read_text())
     meta["params"]["residual_channels"] = 32
     (ckpt / "config.json").write_text(json.dumps(meta))

@@ -16,7 +16,7 @@ from respgen.config import VocoderTrainConfig
 from respgen.vocoder.checkpoint import latest_checkpoint
 from respgen.vocoder.model import DiffWave
 from respgen.vocoder.params import PRESETS
-from respgen.vocoder.train import train_vocoder
+from respgen.train_vocoder import train_vocoder
 
 
 def test_base_architecture():
@@ -78,7 +78,7 @@ def test_killed_run_resumes_at_its_last_checkpoint(mini_copy: Path):
     proc = subprocess.Popen(cmd, start_new_session=True)
     pointer = mini_copy / "vocoder" / "latest"
     deadline = time.time() + 120
-    while time.time() < deadline and not (pointer.is_file() and latest_checkpoint(mini_copy / "vocoder").step >= 4):
+    while time.time() < deadline and not (pointer.exists() and latest_checkpoint(mini_copy / "vocoder").step >= 4):
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -105,7 +105,7 @@ import json, sys
 from pathlib import Path
 import torch.distributed as dist
 from respgen.config import VocoderTrainConfig
-from respgen.vocoder.train import train_vocoder
+from respgen.train_vocoder import train_vocoder
 r = train_vocoder(VocoderTrainConfig(workdir=Path(sys.argv[1]), preset="tiny", max_steps=3, batch_size=2, save_every=100))
 rank = dist.get_rank() if dist.is_initialized() else 0
 Path(sys.argv[1], f"rank{rank}.json").write_text(json.dumps(r.to_dict()))

@@ -1,26 +1,62 @@
-"""Reading the workspace manifests (prepared real cycles, synthetic cycles) and their audio."""
+"""The manifest format: JSON Lines, one clip per line, paths relative to the manifest's folder.
+`RealClip` rows are written by `prepare`, `SyntheticClip` rows by `synth`; key order is the order
+of the fields below (manifests are byte-identical across re-runs)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal, TypedDict, Union
 
 import torch
+from typing_extensions import NotRequired
 
 from respgen.audio import load_audio
 from respgen.errors import RespgenError
-from respgen.workspace import Workspace
 
 
-def real_rows(ws: Workspace, splits: tuple[str, ...] | None = None) -> list[dict]:
-    """Rows of `<workdir>/data/manifest.jsonl`, optionally only some splits."""
-    if not ws.manifest.is_file():
-        raise RespgenError("no prepared data in the workdir (run `respgen prepare` first)", ws.manifest)
-    rows = read_rows(ws.manifest)
-    return [r for r in rows if splits is None or r["split"] in splits]
+class RealClip(TypedDict):
+    id: str
+    path: str
+    label: str
+    crackle: int
+    wheeze: int
+    split: Literal["train", "val", "test"]
+    patient: str
+    recording: str
+    location: str
+    mode: str
+    device: str
+    diagnosis: str | None
+    start: float
+    end: float
+    duration: float
+    clipped: bool
+    sample_rate: int
+    source: Literal["real"]
+    provenance: dict
 
 
-def read_rows(path: Path) -> list[dict]:
+class SyntheticClip(TypedDict):
+    id: str
+    path: str
+    label: str
+    split: Literal["train"]
+    source: Literal["synthetic"]
+    conditioned_on: str
+    patient: NotRequired[str]
+    vocoder: dict
+    seed: NotRequired[int]
+    steps: NotRequired[str]
+    sample_rate: NotRequired[int]
+    duration: NotRequired[float]
+
+
+Clip = Union[RealClip, SyntheticClip]
+
+
+def read_rows(path: Path) -> list:
+    """Every row of a manifest (a clear error naming the line when one is not JSON)."""
     rows = []
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, start=1):
@@ -32,12 +68,6 @@ def read_rows(path: Path) -> list[dict]:
     return rows
 
 
-def synthetic_rows(ws: Workspace) -> list[dict]:
-    """Rows of `<workdir>/synth/manifest.jsonl` whose audio exists (none when nothing was synthesised)."""
-    if not ws.synth_manifest.is_file():
-        return []
-    return [r for r in read_rows(ws.synth_manifest) if (ws.synth / r["path"]).is_file()]
-
-
-def load_clip(manifest: Path, row: dict, sample_rate: int = 16000) -> torch.Tensor:
+def load_clip(manifest: Path, row: Clip, sample_rate: int = 16000) -> torch.Tensor:
+    """A row's audio as a mono float tensor at `sample_rate`."""
     return load_audio(manifest.parent / row["path"], sample_rate)

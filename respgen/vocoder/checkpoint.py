@@ -1,7 +1,7 @@
-"""Vocoder checkpoints: `<dir>/checkpoints/step-<N>/` with safetensors weights, the config as JSON and
-the training state (`state.pt`, tensors and plain values only, loaded with weights_only=True).
-A checkpoint is written to a hidden temp dir, renamed into place, then `<dir>/latest` is updated
-atomically: a killed run never leaves a half-written checkpoint visible."""
+"""The vocoder folder's one owner: `<dir>/checkpoints/step-<N>/` with safetensors weights, the config as
+JSON and the training state (`state.pt`, tensors and plain values only, loaded with weights_only=True),
+and `<dir>/latest`, a symlink to the newest checkpoint. A checkpoint is built in private staging and
+renamed into place before the pointer moves: a killed run never leaves a half-written one visible."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from respgen.atomic import write_text
+from respgen.atomic import point_latest, read_latest, staged_dir
 from respgen.errors import RespgenError
 from respgen.vocoder.model import DiffWave
 from respgen.vocoder.params import VocoderParams
@@ -59,29 +59,34 @@ def save_checkpoint(root: Path, step: int, model: DiffWave, config: dict, optimi
                     ema: dict[str, torch.Tensor] | None, keep: int) -> Path:
     ckpt_dir = root / "checkpoints"
     final = ckpt_dir / f"step-{step:08d}"
-    tmp = ckpt_dir / f".tmp-step-{step:08d}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(weights, str(tmp / "model.safetensors"), metadata={"step": str(step)})
-    if ema is not None:
-        save_file({k: v.cpu().contiguous() for k, v in ema.items()}, str(tmp / "ema.safetensors"), metadata={"step": str(step)})
-    torch.save({"step": step, "optimizer": optimizer.state_dict(), "rng": rng_state()}, tmp / "state.pt")
-    (tmp / "config.json").write_text(json.dumps({"step": step, "params": model.params.model_dump(), "train": config}, indent=2))
-    if final.exists():
-        shutil.rmtree(final)
-    tmp.rename(final)
-    write_text(root / "latest", final.name + "\n")
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    with staged_dir(final) as tmp:
+        weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        save_file(weights, str(tmp / "model.safetensors"), metadata={"step": str(step)})
+        if ema is not None:
+            save_file({k: v.cpu().contiguous() for k, v in ema.items()}, str(tmp / "ema.safetensors"), metadata={"step": str(step)})
+        torch.save({"step": step, "optimizer": optimizer.state_dict(), "rng": rng_state()}, tmp / "state.pt")
+        (tmp / "config.json").write_text(json.dumps({"step": step, "params": model.params.model_dump(), "train": config}, indent=2))
+    point_latest(root / "latest", final)
     for old in sorted(p for p in ckpt_dir.glob("step-*") if p.name != final.name)[:-(keep - 1) or None]:
         shutil.rmtree(old, ignore_errors=True)
     return final
 
 
+def clear_checkpoints(root: Path) -> None:
+    """Forget every checkpoint (`vocoder train --fresh`)."""
+    shutil.rmtree(root / "checkpoints", ignore_errors=True)
+    (root / "latest").unlink(missing_ok=True)
+
+
 def latest_checkpoint(root: Path) -> Checkpoint | None:
     pointer = root / "latest"
-    if not pointer.is_file():
+    if pointer.is_symlink():
+        path = read_latest(pointer)
+    elif pointer.is_file():  # the pointer of respgen 0.1: a text file naming the checkpoint
+        path = root / "checkpoints" / pointer.read_text().strip()
+    else:
         return None
-    path = root / "checkpoints" / pointer.read_text().strip()
     try:
         meta = json.loads((path / "config.json").read_text())
         params = VocoderParams(**meta["params"])

@@ -3,19 +3,17 @@ distances in the classifier's feature space, discriminator accuracy, every run's
 
 from __future__ import annotations
 
-import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from respgen.atomic import replace_dir, write_text
+from respgen.atomic import staged_dir, write_text
 from respgen.classifier.data import features_for_rows
-from respgen.classify import load_model
+from respgen.classifier.store import find_runs, load_model_dir, read_metrics, run_info
 from respgen.config import ReportConfig
-from respgen.data.manifest import load_clip, real_rows, synthetic_rows
+from respgen.data.manifest import load_clip
 from respgen.features import fit_length, vocoder_mel
 from respgen.report import plots
 from respgen.report.frechet import frechet_distance
@@ -38,35 +36,21 @@ def pct(x) -> str:
     return "–" if x is None or x != x else f"{100 * x:.2f}"
 
 
-def find_runs(models: Path) -> list[tuple[str, Path, dict]]:
-    """(name, dir, metrics) of every finished run, oldest first."""
-    runs = []
-    if models.is_dir():
-        for d in sorted((p for p in models.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")),
-                        key=lambda p: p.stat().st_mtime):
-            if (d / "metrics.json").is_file():
-                runs.append((d.name, d, json.loads((d / "metrics.json").read_text())))
-    return runs
-
-
 def build_report(cfg: ReportConfig) -> ReportResult:
-    ws = Workspace(cfg.workdir)
-    train = real_rows(ws, ("train",))
-    synthetic = synthetic_rows(ws)
-    runs = find_runs(ws.models)
-    prep = ws.data / "prepare.json"
-    classes = json.loads(prep.read_text())["classes"] if prep.is_file() else sorted({r["label"] for r in train})
+    """Write `report/report.md` and its PNGs (the folder is rebuilt in staging and swapped in whole).
 
-    staging = ws.root / ".report.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    Reads the workspace's manifests (`data/`, `synth/`), every finished run in `models/` (its
+    `metrics.json` and `respgen.json`) and, for the feature-space numbers, the model `cfg.model`
+    (default `models/latest`)."""
+    ws = Workspace(cfg.workdir)
+    train = ws.real_rows(("train",))
+    synthetic = ws.synthetic_rows()
+    runs = find_runs(ws.models)
+    classes = list(ws.classes()) if ws.prepare_info.is_file() else sorted({r["label"] for r in train})
+    with staged_dir(ws.report) as staging:
         md, figures, frechet, disc = _write(ws, cfg, classes, train, synthetic, runs, staging)
         write_text(staging / "report.md", md)
-        replace_dir(staging, ws.root / "report")
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return ReportResult(str(ws.root / "report" / "report.md"), figures, [n for n, _, _ in runs], frechet, disc)
+    return ReportResult(str(ws.report_md), figures, [n for n, _, _ in runs], frechet, disc)
 
 
 def _write(ws, cfg, classes, train, synthetic, runs, out: Path):
@@ -115,7 +99,7 @@ def _write(ws, cfg, classes, train, synthetic, runs, out: Path):
             single = m if "history" in m else None
             if single is None and m.get("seeds"):
                 seed_dir = d / f"seed-{m['seeds'][0]}"
-                single = json.loads((seed_dir / "metrics.json").read_text())
+                single = read_metrics(seed_dir)
             split = "test" if "test" in single else "val"
             fig = f"run-{name}.png"
             plots.run_figure(out / fig, name, single["classes"], single[split]["confusion"], single["history"], split)
@@ -125,8 +109,7 @@ def _write(ws, cfg, classes, train, synthetic, runs, out: Path):
 
 
 def _run_row(name: str, d: Path, m: dict, classes) -> str:
-    info_path = d / "respgen.json" if (d / "respgen.json").is_file() else next(d.glob("seed-*/respgen.json"), None)
-    info = json.loads(info_path.read_text()) if info_path else {}
+    info = run_info(d)
     train = info.get("training", {})
     syn = sum(info.get("data", {}).get("counts", {}).get("train_synthetic", {}).values())
     mode = "AFT" if train.get("aft") else ("CE + synthetic" if syn else "CE")
@@ -148,12 +131,12 @@ def _feature_space(ws, cfg, classes, train, synthetic, md):
     """Per-class Fréchet distance real vs synthetic in the classifier's pooled features, and the
     discriminator's real/synthetic accuracy (AFT models)."""
     md += ["## Real vs synthetic in the classifier's feature space", ""]
-    model_dir = cfg.model or (ws.models / "latest")
+    model_dir = cfg.model or ws.models_latest
     if not synthetic or not model_dir.exists():
         md += ["Needs synthetic cycles and a fine-tuned model.", ""]
         return {}, None
-    model, info = load_model(model_dir)
-    length, pad = info["features"]["length"], info["features"]["pad"]
+    model, info = load_model_dir(model_dir)
+    length, pad = info.features.length, info.features.pad
     frechet: dict[str, float | None] = {}
     real_feats, syn_feats = [], []
     with torch.no_grad():

@@ -1,0 +1,60 @@
+"""The fine-tuning data of one run: real train cycles (+ synthetic ones, domain 1), the eval splits,
+all as fbank tensors computed once, and the counts recorded in the model dir."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from respgen.classifier.data import features_for_rows
+
+
+@dataclass
+class RunData:
+    classes: tuple[str, ...]
+    train: tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # features, labels, domains (0 real, 1 synthetic)
+    evals: dict[str, tuple[torch.Tensor, torch.Tensor]]  # split -> (features, labels)
+    counts: dict
+    vocoder: list  # the vocoder checkpoints the synthetic cycles came from
+
+
+def pick_synthetic(rows: list[dict], classes: tuple[str, ...], per_class: int | None) -> list[dict]:
+    """Synthetic rows in id order, relabelled to `classes` (any abnormal class -> `abnormal` in the
+    binary scheme), at most `per_class` of each class."""
+    picked: list[dict] = []
+    taken: dict[str, int] = {}
+    for r in sorted(rows, key=lambda r: r["id"]):
+        label = r["label"] if r["label"] in classes else ("abnormal" if "abnormal" in classes else None)
+        if label is None or (per_class is not None and taken.get(label, 0) >= per_class):
+            continue
+        taken[label] = taken.get(label, 0) + 1
+        picked.append({**r, "label": label})
+    return picked
+
+
+def assemble(classes: tuple[str, ...], manifest: Path, real: list[dict], synth_manifest: Path, synthetic: list[dict],
+             length: float, pad: str) -> RunData:
+    """Features for the real train cycles followed by `synthetic`, and for the val/test splits."""
+    index = {c: i for i, c in enumerate(classes)}
+    train_real = [r for r in real if r["split"] == "train"]
+    feats = [features_for_rows(manifest, train_real, length, pad)]
+    if synthetic:
+        feats.append(features_for_rows(synth_manifest, synthetic, length, pad))
+    labels = torch.tensor([index[r["label"]] for r in train_real + synthetic])
+    domains = torch.tensor([0] * len(train_real) + [1] * len(synthetic))
+    evals = {}
+    for split in ("val", "test"):
+        rows = [r for r in real if r["split"] == split]
+        if rows:
+            evals[split] = (features_for_rows(manifest, rows, length, pad), torch.tensor([index[r["label"]] for r in rows]))
+
+    def by_class(rows):
+        return {c: sum(1 for r in rows if r["label"] == c) for c in classes}
+
+    counts = {"train_real": by_class(train_real), "train_synthetic": by_class(synthetic)}
+    counts.update({split: by_class([r for r in real if r["split"] == split]) for split in ("val", "test")})
+    vocoders = sorted({json.dumps(r.get("vocoder"), sort_keys=True) for r in synthetic})
+    return RunData(classes, (torch.cat(feats), labels, domains), evals, counts, [json.loads(v) for v in vocoders])

@@ -1,0 +1,152 @@
+"""Fine-tuning one AST: the epoch loop (checkpoint selection on val / test / last), one `train_step`
+on CE(class) + alpha * CE(real/synthetic) through the gradient-reversal layer, `evaluate`, and the
+mean ± std summary over seeds."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from accelerate import Accelerator
+from torch.utils.data import DataLoader, TensorDataset
+
+from respgen.classifier.data import spec_augment
+from respgen.classifier.dataset import RunData
+from respgen.classifier.grl import dann_lambda, paper_lambda
+from respgen.classifier.metrics import confusion_matrix, icbhi_scores
+from respgen.classifier.model import AFTClassifier
+
+METRIC_KEYS = ("sp", "se", "score", "accuracy")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    aft: bool
+    alpha: float
+    lambda_mode: str  # dann | paper
+    ma_beta: float
+    specaug: float
+    class_weights: bool
+
+
+def train_classifier(model: AFTClassifier, data: RunData, s: TrainSettings, seed: int, select_on: str,
+                     accelerator: Accelerator, progress: Callable[..., None] | None = None) -> dict:
+    """Train `model` in place and leave it holding the selected epoch's weights (unwrapped, on its
+    device). Returns the metrics: the selected epoch's eval splits plus the per-epoch history."""
+    features, labels, domains = data.train
+    loader = DataLoader(TensorDataset(features, labels, domains), batch_size=s.batch_size, shuffle=True,
+                        generator=torch.Generator().manual_seed(seed), drop_last=len(labels) > s.batch_size)
+    optimizer = torch.optim.Adam(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
+    iters = len(loader)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=s.epochs * iters)
+    weight = None
+    if s.class_weights:
+        counts = torch.bincount(labels, minlength=len(data.classes)).float().clamp(min=1)
+        weight = (counts.sum() / (len(counts) * counts)).to(accelerator.device)
+    wrapped, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+    aug_gen = torch.Generator().manual_seed(seed + 1)
+    history, best, best_state = [], None, None
+    step = 0
+    for epoch in range(s.epochs):
+        wrapped.train()
+        totals = {"loss": 0.0, "disc_correct": 0, "n": 0}
+        for it, (x, y, d) in enumerate(loader):
+            if s.lambda_mode == "paper":
+                lam = paper_lambda(it, epoch, iters, s.epochs)
+            else:
+                lam = dann_lambda(step / max(1, s.epochs * iters))
+            x = spec_augment(x, s.specaug, aug_gen)
+            loss, domain = train_step(wrapped, optimizer, scheduler, accelerator, x, y, d, lam,
+                                      alpha=s.alpha if s.aft else 0.0, weight=weight, ma_beta=s.ma_beta)
+            step += 1
+            totals["loss"] += float(loss.detach()) * len(y)
+            totals["n"] += len(y)
+            if domain is not None:
+                totals["disc_correct"] += int((domain.argmax(-1) == d).sum())
+        unwrapped = accelerator.unwrap_model(wrapped)
+        entry = {"epoch": epoch + 1, "loss": totals["loss"] / max(1, totals["n"]), "lr": scheduler.get_last_lr()[0]}
+        if s.aft:
+            entry["disc_acc"] = totals["disc_correct"] / max(1, totals["n"])
+        for split, (fx, fy) in data.evals.items():
+            entry[split] = evaluate(unwrapped, fx, fy, data.classes, s.batch_size * 2, accelerator)
+        history.append(entry)
+        key = entry.get(select_on, {}).get("score") if select_on in ("val", "test") else None
+        if select_on == "last" or best is None or (key is not None and key > best[0]):
+            best = (key, epoch + 1)
+            best_state = {k: v.detach().cpu().clone() for k, v in unwrapped.state_dict().items()}
+        if progress:
+            shown = entry.get("val") or entry.get("test") or {}
+            progress(epoch + 1, s.epochs, loss=entry["loss"], sp=shown.get("sp", float("nan")),
+                     se=shown.get("se", float("nan")), score=shown.get("score", float("nan")))
+    accelerator.unwrap_model(wrapped).load_state_dict(best_state)
+    chosen = history[best[1] - 1]
+    return {
+        "selected_on": select_on,
+        "best_epoch": best[1],
+        "classes": list(data.classes),
+        **{split: chosen[split] for split in data.evals},
+        "history": history,
+        "seed": seed,
+    }
+
+
+def train_step(model, optimizer, scheduler, accelerator: Accelerator, x, y, d, lam: float, alpha: float,
+               weight: torch.Tensor | None = None, ma_beta: float = 0.0) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """One optimiser step on CE(class) + alpha * CE(real/synthetic) (alpha 0: plain CE)."""
+    prev = [p.detach().clone() for p in model.parameters()] if ma_beta > 0 else None
+    with accelerator.autocast():
+        logits, domain = model(x, lam)
+        loss = F.cross_entropy(logits.float(), y, weight=weight)
+        if alpha > 0:
+            loss = loss + alpha * F.cross_entropy(domain.float(), d)
+    accelerator.backward(loss)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    if prev is not None:  # the paper's ma_update: average with the previous step's weights
+        with torch.no_grad():
+            for p, q in zip(model.parameters(), prev):
+                p.mul_(1 - ma_beta).add_(q, alpha=ma_beta)
+    return loss, domain
+
+
+@torch.no_grad()
+def evaluate(model: AFTClassifier, features: torch.Tensor, labels: torch.Tensor, classes, batch_size: int,
+             accelerator=None) -> dict:
+    """Sp / Se / Score / accuracy / per-class accuracy / confusion of `model` on one split."""
+    model.eval()
+    device = next(model.parameters()).device
+    preds = []
+    for i in range(0, len(labels), batch_size):
+        x = features[i : i + batch_size].to(device)
+        if accelerator is not None:
+            with accelerator.autocast():
+                logits, _ = model(x)
+        else:
+            logits, _ = model(x)
+        preds.append(logits.float().argmax(-1).cpu())
+    model.train()
+    cm = confusion_matrix(labels.numpy(), torch.cat(preds).numpy(), len(classes))
+    return icbhi_scores(cm, tuple(classes))
+
+
+def summarise(per_seed: dict[int, dict], select_on: str) -> dict:
+    """mean ± std of every scalar metric over seeds."""
+    out = {"selected_on": select_on, "seeds": list(per_seed), "per_seed": {}, "mean": {}, "std": {}}
+    for seed, m in per_seed.items():
+        out["per_seed"][seed] = {split: {k: m[split][k] for k in METRIC_KEYS} for split in ("val", "test") if split in m}
+    for split in ("val", "test"):
+        if all(split in m for m in per_seed.values()):
+            for k in METRIC_KEYS:
+                values = [m[split][k] for m in per_seed.values()]
+                out["mean"].setdefault(split, {})[k] = float(np.mean(values))
+                out["std"].setdefault(split, {})[k] = float(statistics.pstdev(values)) if len(values) > 1 else 0.0
+    return out

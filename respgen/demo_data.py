@@ -1,0 +1,75 @@
+"""`demo-data`: a small, seeded, synthetic dataset in the ICBHI folder layout (signals from `respgen.data.demo`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from respgen.atomic import write_text
+from respgen.audio import write_wav
+from respgen.config import DemoDataConfig
+from respgen.data.demo import CLASS_PROBS, DEVICES, FIRST_PATIENT, LOCATIONS, make_cycle
+from respgen.data.icbhi import DIAGNOSIS_FILE_NAME, SPLIT_FILE_NAME
+from respgen.errors import RespgenError
+from respgen.labels import CLASSES
+
+
+@dataclass
+class DemoDataResult:
+    out_dir: Path
+    recordings: dict[str, int]
+    counts: dict[str, dict[str, int]]
+    classes: tuple[str, ...] = field(default=CLASSES)
+
+    def to_dict(self) -> dict:
+        return {"out_dir": str(self.out_dir), "recordings": self.recordings, "counts": self.counts}
+
+
+def make_demo_data(cfg: DemoDataConfig) -> DemoDataResult:
+    """Write `cfg.out_dir`: one wav + annotation txt per recording, the split file and the diagnoses.
+
+    Reads nothing; touches no workspace. Separable, imbalanced classes (see `respgen.data.demo`)."""
+    out = cfg.out_dir
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RespgenError(f"cannot create output folder: {e.strerror or e}", out) from None
+    rng = np.random.default_rng(cfg.seed)
+    n_train = max(1, round(cfg.patients * 2 / 3))
+    split_lines, diagnosis_lines = [], []
+    counts = {s: Counter() for s in ("train", "test")}
+    recordings = Counter()
+    for p in range(cfg.patients):
+        patient = FIRST_PATIENT + p
+        split = "train" if p < n_train else "test"
+        device = DEVICES[p % len(DEVICES)]
+        diagnosis_lines.append(f"{patient},{'Healthy' if p % 3 == 0 else 'COPD'}")
+        for r in range(cfg.recordings_per_patient):
+            name = f"{patient}_{r + 1}b1_{LOCATIONS[r % len(LOCATIONS)]}_sc_{device}"
+            # every class at least once per recording (when there is room), the rest imbalanced
+            labels = list(CLASSES)[: cfg.cycles_per_recording]
+            labels += list(rng.choice(CLASSES, size=cfg.cycles_per_recording - len(labels), p=CLASS_PROBS))
+            rng.shuffle(labels)
+            pieces, lines, t = [np.zeros(int(0.1 * cfg.sample_rate))], [], 0.1
+            for label in labels:
+                n = int(rng.uniform(2.0, 4.0) * cfg.sample_rate)
+                pieces.append(make_cycle(str(label), n, cfg.sample_rate, rng))
+                c, w = int(label in ("crackle", "both")), int(label in ("wheeze", "both"))
+                lines.append(f"{t:.3f}\t{t + n / cfg.sample_rate:.3f}\t{c}\t{w}")
+                t += n / cfg.sample_rate
+                counts[split][str(label)] += 1
+            pieces.append(np.zeros(int(0.1 * cfg.sample_rate)))
+            write_wav(out / f"{name}.wav", np.concatenate(pieces), cfg.sample_rate)
+            write_text(out / f"{name}.txt", "\n".join(lines) + "\n")
+            split_lines.append(f"{name}\t{split}")
+            recordings[split] += 1
+    write_text(out / SPLIT_FILE_NAME, "\n".join(split_lines) + "\n")
+    write_text(out / DIAGNOSIS_FILE_NAME, "\n".join(diagnosis_lines) + "\n")
+    return DemoDataResult(
+        out_dir=out,
+        recordings=dict(recordings),
+        counts={s: {c: counts[s][c] for c in CLASSES} for s in counts},
+    )
