@@ -81,7 +81,7 @@ def staged_dir(final: Path, replace: bool = True) -> Iterator[Path]:
     try:
         staging.mkdir(parents=True)
     except OSError as e:
-        raise RespgenError(f"folder is not writable: {e.strerror or e}", final.parent) from None
+        raise RespgenError(f"workdir is not writable: {e.strerror or e}", final.parent) from None
     try:
         yield staging
         if replace:

@@ -1,13 +1,17 @@
-"""One pydantic config per command, holding every default. The CLI fills them from flags and TOML."""
+"""One pydantic config per command, holding every default and its description (the CLI's help text is
+generated from them). `load_config` fills a config from defaults < the TOML file < command-line flags."""
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
+import types
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from respgen.errors import RespgenError
 from respgen.workspace import default_workdir
@@ -21,131 +25,246 @@ else:  # pragma: no cover
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    workdir: Path = Field(default_factory=default_workdir)
+    workdir: Path = Field(default_factory=default_workdir, description="Workspace folder")
 
 
 class PrepareConfig(Config):
-    icbhi_dir: Path
-    split_file: Path | None = None
-    labels: Literal["four", "binary"] = "four"
-    val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
-    seed: int = 0
-    sample_rate: int = Field(16000, ge=1000)
-    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
-    strict: bool = False
+    icbhi_dir: Path = Field(description="ICBHI 2017 folder (wav + txt per recording, split file)")
+    split_file: Path | None = Field(None, description="Official split file (default: found inside ICBHI_DIR)")
+    labels: Literal["four", "binary"] = Field(
+        "four", description="Label set: normal/crackle/wheeze/both, or normal/abnormal"
+    )
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="Patient-disjoint val share of train; 0 disables")
+    seed: int = Field(0, description="Seed of the val split")
+    sample_rate: int = Field(16000, ge=1000, description="Clip sample rate")
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=1, description="Decode processes (default: CPU cores)"
+    )
+    strict: bool = Field(False, description="Error (not skip) on unannotated wavs")
 
 
 class DemoDataConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    out_dir: Path
-    patients: int = Field(12, ge=2)
-    recordings_per_patient: int = Field(2, ge=1)
-    cycles_per_recording: int = Field(8, ge=1)
-    sample_rate: int = Field(8000, ge=4000)
-    seed: int = 0
+    out_dir: Path = Field(description="Folder to write the ICBHI-layout demo dataset into")
+    patients: int = Field(12, ge=2, description="Patients")
+    recordings_per_patient: int = Field(2, ge=1, description="Recordings per patient")
+    cycles_per_recording: int = Field(8, ge=1, description="Cycles per recording")
+    sample_rate: int = Field(8000, ge=4000, description="Sample rate of the written wavs")
+    seed: int = Field(0, description="Seed")
 
 
 Precision = Literal["no", "bf16", "fp16"]
+PRECISION = "Mixed precision"
+CPU = "Force CPU even with a GPU"
 
 
 class VocoderTrainConfig(Config):
-    preset: Literal["base", "tiny"] = "base"
-    max_steps: int = Field(200_000, ge=1)
-    batch_size: int = Field(16, ge=1)
-    lr: float = Field(2e-4, gt=0)
-    grad_clip: float | None = Field(None, gt=0)
-    ema_decay: float = Field(0.0, ge=0, lt=1)  # 0 = no EMA
-    save_every: int = Field(1000, ge=1)
-    log_every: int = Field(100, ge=1)
-    keep: int = Field(2, ge=1)  # checkpoints kept on disk
-    include_val: bool = False
-    fresh: bool = False
-    precision: Precision = "no"
-    seed: int = 0
-    cpu: bool = False
+    preset: Literal["base", "tiny"] = Field("base", description="base (paper DiffWave_BASE) or tiny (CPU tests)")
+    max_steps: int = Field(200_000, ge=1, description="Train until this step")
+    batch_size: int = Field(16, ge=1, description="Crops per process per step")
+    lr: float = Field(2e-4, gt=0, description="Adam learning rate")
+    grad_clip: float | None = Field(None, gt=0, description="Clip the gradient norm to this (default: off)")
+    ema_decay: float = Field(0.0, ge=0, lt=1, description="Keep an EMA of the weights (used by synth); 0 = off")
+    save_every: int = Field(1000, ge=1, description="Checkpoint every N steps")
+    log_every: int = Field(100, ge=1, description="Append to vocoder/metrics.jsonl every N steps")
+    keep: int = Field(2, ge=1, description="Checkpoints kept on disk")
+    include_val: bool = Field(False, description="Also train on val cycles")
+    fresh: bool = Field(False, description="Start over instead of resuming from the latest checkpoint")
+    precision: Precision = Field("no", description=PRECISION)
+    seed: int = Field(0, description="Seed")
+    cpu: bool = Field(False, description=CPU)
 
 
 class SynthConfig(Config):
-    classes: list[str] = Field(min_length=1)
-    n: int = Field(ge=1)
-    length: float = Field(4.0, gt=0)
-    steps: Literal["fast", "full"] = "fast"
-    batch_size: int = Field(16, ge=1)
-    seed: int = 0
-    precision: Precision = "no"
-    cpu: bool = False
-    max_cache_gb: float = Field(4.0, gt=0)  # memory for the per-clip conditioner cache
+    classes: list[str] = Field(min_length=1, description="normal, crackle, wheeze, both or all (repeatable; required)")
+    n: int = Field(ge=1, description="Total clips wanted per class (required)")
+    length: float = Field(4.0, gt=0, description="Seconds per clip")
+    steps: Literal["fast", "full"] = Field("fast", description="Sampling: fast (6 steps) or full (50 steps)")
+    batch_size: int = Field(16, ge=1, description="Clips vocoded together")
+    seed: int = Field(0, description="Seed")
+    precision: Precision = Field("no", description=PRECISION)
+    cpu: bool = Field(False, description=CPU)
+    max_cache_gb: float = Field(4.0, gt=0, description="Memory (GB) for the per-clip conditioner cache")
 
 
 class FinetuneConfig(Config):
-    preset: Literal["base", "tiny"] = "base"
-    init: str | None = None  # pretrained AST: local dir or hub id
-    aft: bool = False
-    alpha: float = Field(0.2, ge=0)
-    lambda_mode: Literal["dann", "paper"] = "dann"
-    ma_beta: float | None = Field(None, ge=0, lt=1)  # None: 0.5 in paper mode, else 0
-    synthetic: bool = True
-    synthetic_per_class: int | None = Field(None, ge=0)
-    length: float = Field(5.0, gt=0)
-    pad: Literal["repeat", "zero"] = "repeat"
-    epochs: int | None = Field(None, ge=1)  # None: the preset's
-    batch_size: int | None = Field(None, ge=1)
-    lr: float | None = Field(None, gt=0)
-    weight_decay: float = Field(1e-6, ge=0)
-    specaug: float = Field(0.0, ge=0, le=1)  # probability of SpecAugment per clip
-    class_weights: bool = False
-    select_on: Literal["val", "test", "last"] = "val"
-    seeds: list[int] = Field(default_factory=lambda: [1], min_length=1)
-    name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    precision: Precision = "no"
-    cpu: bool = False
+    preset: Literal["base", "tiny"] = Field("base", description="base (AST-base) or tiny (CPU tests)")
+    init: str | None = Field(
+        None, description="Pretrained AST: local dir or hub id (e.g. MIT/ast-finetuned-audioset-10-10-0.4593)"
+    )
+    aft: bool = Field(False, description="Adversarial fine-tuning (needs synthetic cycles)")
+    alpha: float = Field(0.2, ge=0, description="Weight of the real/synthetic loss")
+    lambda_mode: Literal["dann", "paper"] = Field(
+        "dann", description="dann (p = progress) or paper (the paper code's formula)"
+    )
+    ma_beta: float | None = Field(
+        None, ge=0, lt=1, description="Average weights with the previous step's (default: 0.5 in paper mode, else 0)"
+    )
+    synthetic: bool = Field(True, description="Use synthetic cycles when present")
+    synthetic_per_class: int | None = Field(
+        None, ge=0, description="At most N synthetic cycles per class (Mixed-500: 500)"
+    )
+    length: float = Field(5.0, gt=0, description="Seconds per input")
+    pad: Literal["repeat", "zero"] = Field("repeat", description="How short cycles are padded")
+    epochs: int | None = Field(None, ge=1, description="Epochs (default: the preset's: base 50, tiny 25)")
+    batch_size: int | None = Field(None, ge=1, description="Batch size (default: the preset's: base 32, tiny 16)")
+    lr: float | None = Field(None, gt=0, description="Learning rate (default: the preset's: base 5e-5, tiny 5e-4)")
+    weight_decay: float = Field(1e-6, ge=0, description="Weight decay")
+    specaug: float = Field(0.0, ge=0, le=1, description="Probability of SpecAugment per clip")
+    class_weights: bool = Field(False, description="Inverse-frequency class weights")
+    select_on: Literal["val", "test", "last"] = Field(
+        "val", description="Model selection: val (honest), test (paper protocol) or last"
+    )
+    seeds: list[int] = Field(
+        default_factory=lambda: [1],
+        min_length=1,
+        description="Seeds, e.g. 1,2,3: one run each, mean ± std of every metric",
+    )
+    name: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="Run name under WORKDIR/models (default: time + mode)",
+    )
+    precision: Precision = Field("no", description=PRECISION)
+    cpu: bool = Field(False, description=CPU)
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seeds(cls, value: Any) -> Any:
+        """Accept "1,2,3" (the CLI's --seeds) as well as a list; no empty list, no repeats."""
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",")]
+            try:
+                value = [int(p) for p in parts]
+            except ValueError:
+                raise ValueError(f"give comma-separated integers, e.g. 1,2,3 (got {value!r})") from None
+        if isinstance(value, list):
+            repeated = sorted({s for s in value if isinstance(s, int) and value.count(s) > 1})
+            if repeated:
+                raise ValueError(f"seed {repeated[0]} given twice")
+        return value
 
 
 class ClassifyConfig(Config):
-    files: list[Path] = Field(min_length=1)
-    model: Path | None = None  # default: <workdir>/models/latest
-    annotations: Path | None = None
-    hop: float | None = Field(None, gt=0)  # window hop in seconds; default: the model's length
-    batch_size: int = Field(32, ge=1)
-    cpu: bool = False
+    files: list[Path] = Field(min_length=1, description="Audio files (any format soundfile reads)")
+    model: Path | None = Field(None, description="Model dir (default: WORKDIR/models/latest)")
+    annotations: Path | None = Field(None, description="ICBHI annotation file (default: FILE's .txt when present)")
+    hop: float | None = Field(
+        None, gt=0, description="Window hop in seconds without annotations (default: the model's length)"
+    )
+    batch_size: int = Field(32, ge=1, description="Segments per forward pass")
+    cpu: bool = Field(False, description=CPU)
 
 
 class QuickstartConfig(Config):
-    vocoder_steps: int = Field(200, ge=1)
-    synth_per_class: int = Field(16, ge=1)  # per minority class (crackle, wheeze, both)
-    epochs: int = Field(25, ge=1)
-    seed: int = 0
+    vocoder_steps: int = Field(200, ge=1, description="Tiny vocoder training steps")
+    synth_per_class: int = Field(16, ge=1, description="Synthetic cycles per minority class (crackle, wheeze, both)")
+    epochs: int = Field(25, ge=1, description="Tiny AST epochs")
+    seed: int = Field(0, description="Seed")
 
 
 class ReportConfig(Config):
-    model: Path | None = None  # for the feature-space numbers; default: <workdir>/models/latest
-    max_per_class: int = Field(200, ge=2)  # cycles per class and source used for Fréchet distances
+    model: Path | None = Field(None, description="Model for the feature-space numbers (default: WORKDIR/models/latest)")
+    max_per_class: int = Field(200, ge=2, description="Cycles per class and source used for Fréchet distances")
+
+
+# The TOML file's sections, one per command. None: a section whose config class is not known here yet
+# (its keys are checked when its command loads it).
+SECTIONS: dict[str, type[BaseModel] | None] = {
+    "prepare": PrepareConfig,
+    "demo_data": DemoDataConfig,
+    "vocoder_train": VocoderTrainConfig,
+    "vocoder_import": None,
+    "synth": SynthConfig,
+    "finetune": FinetuneConfig,
+    "classify": ClassifyConfig,
+    "quickstart": QuickstartConfig,
+    "report": ReportConfig,
+}
 
 
 def load_config(cls: type[BaseModel], section: str, config_file: Path | None, flags: dict[str, Any]) -> Any:
-    """Defaults < `[section]` (and top-level keys) of the TOML file < flags given on the command line.
+    """Defaults < top-level keys and `[section]` of the TOML file < flags given on the command line.
 
-    `flags` holds only options the user actually passed (None means "not given").
+    `flags` holds only options the user actually passed (None means "not given"); they arrive typed.
+    TOML values are validated strictly (`n = true` or `length = "4"` are errors), except that paths
+    are strings there. Unknown keys and sections anywhere in the file are errors.
     """
     values: dict[str, Any] = {}
     if config_file is not None:
-        try:
-            doc = tomllib.loads(Path(config_file).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise RespgenError("config file not found", config_file) from None
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-            raise RespgenError(f"cannot read config file: {e}", config_file) from None
+        doc = _read_toml(Path(config_file))
+        _check_keys(doc, cls, section, config_file)
         fields = cls.model_fields
         values.update({k: v for k, v in doc.items() if k in fields and not isinstance(v, dict)})
-        table = doc.get(section, {})
-        if not isinstance(table, dict):
-            raise RespgenError(f"[{section}] must be a table", config_file)
-        values.update(table)
-    values.update({k: v for k, v in flags.items() if v is not None})
+        values.update(doc.get(section, {}))
+        values = {k: _toml_paths(cls, k, v) for k, v in values.items()}
+    given = {k: v for k, v in flags.items() if v is not None}
+    values.update(given)
     try:
-        return cls(**values)
+        return cls.model_validate(values, strict=True)
     except ValidationError as e:
         err = e.errors()[0]
         loc = ".".join(str(p) for p in err["loc"]) or section
-        raise RespgenError(f"invalid {loc.replace('_', '-')}: {err['msg']}", config_file) from None
+        msg = err["msg"].removeprefix("Value error, ")
+        where = None if err["loc"] and err["loc"][0] in given else config_file
+        raise RespgenError(f"invalid {loc.replace('_', '-')}: {msg}", where) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RespgenError("config file not found", path) from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise RespgenError(f"cannot read config file: {e}", path) from None
+
+
+def _check_keys(doc: dict[str, Any], cls: type[BaseModel], section: str, config_file: Path) -> None:
+    """Every top-level key is some config's field, every table a known section, every key in a section
+    a field of that section's config."""
+    known = {cls, *(c for c in SECTIONS.values() if c is not None)}
+    top_keys = sorted({name for c in known for name in c.model_fields})
+    for key, value in doc.items():
+        if isinstance(value, dict):
+            if key not in SECTIONS:
+                raise RespgenError(f"unknown section [{key}]{_did_you_mean(key, SECTIONS, '[{}]')}", config_file)
+            owner = cls if key == section else SECTIONS[key]
+            if owner is None:
+                continue
+            for sub in value:
+                if sub not in owner.model_fields:
+                    hint = _did_you_mean(sub, owner.model_fields, "'{}'")
+                    raise RespgenError(f"unknown key {sub!r} in [{key}]{hint}", config_file)
+        elif key in SECTIONS:
+            raise RespgenError(f"[{key}] must be a table", config_file)
+        elif key not in top_keys:
+            hint = _did_you_mean(key, top_keys, "'{}'")
+            raise RespgenError(f"unknown key {key!r}{hint}", config_file)
+
+
+def _did_you_mean(word: str, choices, fmt: str) -> str:
+    """`; did you mean 'workdir'?` (fmt "'{}'") or `; did you mean [synth]?` (fmt "[{}]"), or "" when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"; did you mean {fmt.format(close[0])}?" if close else ""
+
+
+def _toml_paths(cls: type[BaseModel], key: str, value: Any) -> Any:
+    """TOML has no path type: a string (or list of strings) for a Path field becomes a Path."""
+    field = cls.model_fields.get(key)
+    if field is None or not _mentions_path(field.annotation):
+        return value
+    if isinstance(value, str):
+        return Path(value)
+    if isinstance(value, list):
+        return [Path(v) if isinstance(v, str) else v for v in value]
+    return value
+
+
+def _mentions_path(annotation: Any) -> bool:
+    if annotation is Path:
+        return True
+    origin = typing.get_origin(annotation)
+    return origin in (list, typing.Union, types.UnionType) and any(
+        _mentions_path(a) for a in typing.get_args(annotation)
+    )

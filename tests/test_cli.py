@@ -1,4 +1,44 @@
-from respgen import __version__
+"""The command line: options generated from the config models, --print-config precedence, --seeds.
+Nothing here runs a service (--print-config stops before it), so no data or models are needed."""
+
+import json
+
+import pytest
+import typer
+
+from respgen import __version__, config
+from respgen.cli.app import app
+
+COMMANDS = {
+    ("prepare",): config.PrepareConfig,
+    ("demo-data",): config.DemoDataConfig,
+    ("vocoder", "train"): config.VocoderTrainConfig,
+    ("synth",): config.SynthConfig,
+    ("finetune",): config.FinetuneConfig,
+    ("classify",): config.ClassifyConfig,
+    ("quickstart",): config.QuickstartConfig,
+    ("report",): config.ReportConfig,
+}
+COMMON = ("--config", "--quiet", "--json", "--debug", "--print-config")
+
+
+def click_command(path):
+    cmd = typer.main.get_command(app)
+    for name in path:
+        cmd = cmd.commands[name]
+    return cmd
+
+
+def field_default(info):
+    return None if info.is_required() else info.get_default(call_default_factory=True)
+
+
+def assert_one_error(r, *fragments):
+    assert r.exit_code == 2, r.output
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    for f in fragments:
+        assert f in lines[0], lines[0]
 
 
 def test_version(cli):
@@ -8,6 +48,150 @@ def test_version(cli):
 
 def test_all_commands_registered(cli):
     r = cli("--help")
-    for name in ("prepare", "vocoder", "synth", "finetune", "classify", "demo-data"):
+    for name in ("prepare", "vocoder", "synth", "finetune", "classify", "demo-data", "quickstart", "report"):
         assert name in r.stdout
     assert "train" in cli("vocoder", "--help").stdout
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+def test_options_come_from_the_config_fields(path, monkeypatch):
+    monkeypatch.delenv("RESPGEN_WORKDIR", raising=False)
+    params = {p.name: p for p in click_command(path).params}
+    for name, info in COMMANDS[path].model_fields.items():
+        param = params.pop(name)
+        assert param.help == info.description and info.description, name
+        default = field_default(info)
+        if param.param_type_name == "option" and default is not None:
+            expected = ",".join(map(str, default)) if name == "seeds" else default
+            assert param.default == expected and param.show_default is not False, name
+    extra = {"finetune": {"seed"}, "classify": {"csv"}}.get(path[-1], set())
+    assert set(params) == {"config", "quiet", "json", "debug", "print_config"} | extra
+    assert ("workdir" in COMMANDS[path].model_fields) == (path != ("demo-data",))
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [
+        (("vocoder", "train"), ["--max-steps", "200000", "--fresh", "--resume", "--include-val", "--no-include-val"]),
+        (("synth",), ["--class", "--n", "--max-cache-gb", "4.0", "[fast|full]"]),
+        (("finetune",), ["--aft", "--no-aft", "--synthetic", "--no-synthetic", "--seeds", "--seed", "--class-weights"]),
+        (("prepare",), ["ICBHI_DIR", "--val-fraction", "0.1", "--strict", "--no-strict", "[four|binary]"]),
+        (("classify",), ["FILES", "--csv", "--annotations", "--hop", "--cpu", "--no-cpu"]),
+    ],
+)
+def test_help_lists_options_and_defaults(cli, monkeypatch, path, shown):
+    monkeypatch.setenv("COLUMNS", "250")
+    r = cli(*path, "--help")
+    assert r.exit_code == 0
+    for text in [*shown, *COMMON, "[default:"]:
+        assert text in r.stdout, text
+
+
+def test_demo_data_has_no_workdir(cli):
+    assert "--workdir" not in cli("demo-data", "--help").stdout
+    assert cli("demo-data", "out", "--workdir", "x", "--print-config").exit_code == 2
+
+
+# For each command: (command line, its TOML section, lines of that section, flags, expected {field: value}):
+# a value left at its default, one from the file, one from the file overridden by a flag.
+PRECEDENCE = [
+    (
+        ["prepare", "icbhi"],
+        "prepare",
+        'labels = "binary"\nseed = 5',
+        ["--seed", "7"],
+        {"labels": "binary", "seed": 7, "val_fraction": 0.1},
+    ),
+    (
+        ["demo-data", "out"],
+        "demo_data",
+        "patients = 4\nseed = 2",
+        ["--seed", "9"],
+        {"patients": 4, "seed": 9, "cycles_per_recording": 8},
+    ),
+    (
+        ["vocoder", "train"],
+        "vocoder_train",
+        "max_steps = 10\nkeep = 3\nfresh = true",
+        ["--keep", "5"],
+        {"max_steps": 10, "keep": 5, "fresh": True, "batch_size": 16},
+    ),
+    (
+        ["synth"],
+        "synth",
+        'classes = ["crackle"]\nn = 3\nlength = 2.0',
+        ["--length", "1.5"],
+        {"classes": ["crackle"], "n": 3, "length": 1.5, "steps": "fast"},
+    ),
+    (
+        ["finetune"],
+        "finetune",
+        "aft = true\nseeds = [1, 2]\nepochs = 3",
+        ["--seeds", "5,6", "--no-synthetic"],
+        {"aft": True, "seeds": [5, 6], "epochs": 3, "synthetic": False, "alpha": 0.2},
+    ),
+    (
+        ["classify", "a.wav"],
+        "classify",
+        "batch_size = 4\nhop = 1.0",
+        ["--hop", "2"],
+        {"files": ["a.wav"], "batch_size": 4, "hop": 2.0, "cpu": False},
+    ),
+    (
+        ["quickstart"],
+        "quickstart",
+        "epochs = 2\nseed = 1",
+        ["--seed", "3"],
+        {"epochs": 2, "seed": 3, "vocoder_steps": 200},
+    ),
+    (["report"], "report", 'max_per_class = 10\nmodel = "m"', ["--model", "n"], {"max_per_class": 10, "model": "n"}),
+]
+
+
+@pytest.mark.parametrize(("args", "section", "lines", "flags", "expected"), PRECEDENCE, ids=[p[1] for p in PRECEDENCE])
+def test_print_config_precedence(cli, tmp_path, monkeypatch, args, section, lines, flags, expected):
+    monkeypatch.delenv("RESPGEN_WORKDIR", raising=False)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'workdir = "from-file"\n[{section}]\n{lines}\n')
+    r = cli(*args, "--config", cfg, *flags, "--print-config", "--json")
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout)
+    assert {k: got[k] for k in expected} == expected
+    assert json.loads(cli(*args, "--config", cfg, *flags, "--print-config").stdout) == got  # the same without --json
+    if section == "demo_data":
+        assert "workdir" not in got
+    else:
+        assert got["workdir"] == "from-file"
+        r = cli(*args, "--config", cfg, *flags, "-w", "flag", "--print-config")
+        assert json.loads(r.stdout)["workdir"] == "flag"
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+def test_print_config_defaults(cli, monkeypatch, path):
+    monkeypatch.delenv("RESPGEN_WORKDIR", raising=False)
+    required = {
+        "prepare": ["icbhi"],
+        "demo-data": ["out"],
+        "classify": ["a.wav"],
+        "synth": ["--class", "all", "--n", "1"],
+    }
+    r = cli(*path, *required.get(path[-1], []), "--print-config")
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout)
+    for key, info in COMMANDS[path].model_fields.items():
+        if not info.is_required():
+            assert got[key] == json.loads(json.dumps(field_default(info), default=str)), key
+
+
+def test_seeds(cli):
+    assert json.loads(cli("finetune", "--seeds", "1,2,3", "--print-config").stdout)["seeds"] == [1, 2, 3]
+    assert json.loads(cli("finetune", "--seed", "4", "--print-config").stdout)["seeds"] == [4]
+    assert json.loads(cli("finetune", "--print-config").stdout)["seeds"] == [1]
+    assert_one_error(cli("finetune", "--seeds", "", "--print-config"), "seeds")
+    assert_one_error(cli("finetune", "--seeds", "1,1", "--print-config"), "seeds", "twice")
+    assert_one_error(cli("finetune", "--seeds", "1,x", "--print-config"), "seeds", "integers")
+
+
+def test_invalid_flag_value_is_one_line(cli):
+    assert_one_error(cli("prepare", "x", "--labels", "five", "--print-config"), "labels")
+    assert_one_error(cli("synth", "--class", "crackle", "--print-config"), "n")

@@ -1,15 +1,26 @@
-"""What every command shares: the common options, error handling, progress bars, JSON output."""
+"""What every command shares: options generated from its config model, the common options, error
+handling, progress bars, `--print-config` and `--json` output."""
 
 from __future__ import annotations
 
-import json
+import functools
+import importlib
+import inspect
+import json as jsonlib
 import os
 import sys
+import types
+import typing
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Callable, Iterator, Optional
+from typing import Annotated, Any, Literal
 
 import typer
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -19,16 +30,185 @@ from respgen.workspace import WORKDIR_ENV
 console = Console()
 err_console = Console(stderr=True)
 
-Workdir = Annotated[
-    Optional[Path],
-    typer.Option("--workdir", "-w", envvar=WORKDIR_ENV, help="Workspace folder [default: ./respgen-work]", show_default=False),
+
+@dataclass(frozen=True)
+class Flag:
+    """How a config field is spelled on the command line where the generated spelling does not fit."""
+
+    decls: tuple[str, ...] = ()  # e.g. ("--class",); default: --kebab-name (--x/--no-x for a bool)
+    type: Any = None  # the type the CLI parses, e.g. str for a comma-separated list the config validates
+    envvar: str | None = None
+
+
+def flag(*decls: str, type: Any = None, envvar: str | None = None) -> Flag:
+    return Flag(decls, type, envvar)
+
+
+# Spellings every command shares.
+SPELLING = {"workdir": flag("--workdir", "-w", envvar=WORKDIR_ENV), "fresh": flag("--fresh/--resume")}
+
+
+def _option(name: str, typ: Any, default: Any, *decls: str, help: str) -> inspect.Parameter:
+    annotation = Annotated[typ, typer.Option(*decls, help=help)]
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+
+
+# Appended to every command, after its own options.
+COMMON = [
+    _option("config", Path | None, None, "--config", help="TOML file with option values (flags win)"),
+    _option("quiet", bool, False, "--quiet", "-q", help="No progress bars or tables"),
+    _option("json", bool, False, "--json", help="Print the result as JSON"),
+    _option("debug", bool, False, "--debug", help="Show tracebacks"),
+    _option(
+        "print_config",
+        bool,
+        False,
+        "--print-config",
+        help="Print the resolved config (defaults < file < flags) as JSON and exit",
+    ),
 ]
-ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="TOML file with option values (flags win)")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or tables")]
-Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON")]
-Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks")]
-Precision = Annotated[Optional[str], typer.Option(help="no | bf16 | fp16 [default: no]")]
-Cpu = Annotated[Optional[bool], typer.Option("--cpu/--no-cpu", help="Force CPU even with a GPU")]
+
+
+def command(
+    parent: typer.Typer,
+    cfg_cls: type[BaseModel],
+    *,
+    name: str | None = None,
+    section: str | None = None,
+    arguments: tuple[str, ...] = (),
+    spelling: dict[str, Flag] | None = None,
+    progress: str | None = None,
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register `fn(run, **own_options)` as a command whose options are generated from `cfg_cls`'s fields
+    (the fields named in `arguments` are positional), followed by `fn`'s own options and the common ones.
+    `fn` gets a `Run` holding the flags given; calling it builds the config and runs the service."""
+
+    def decorate(fn: Callable[..., None]) -> Callable[..., None]:
+        cmd_name = name or fn.__name__.replace("_", "-")
+        own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name != "run"]
+        fields = [
+            _field_param(n, f, n in arguments, {**SPELLING, **(spelling or {})}.get(n))
+            for n, f in cfg_cls.model_fields.items()
+        ]
+        params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in fields + own + COMMON]
+        clash = {p.name for p in params if [q.name for q in params].count(p.name) > 1}
+        assert not clash, f"{cmd_name}: option names used twice: {clash}"
+
+        @functools.wraps(fn, assigned=("__module__", "__name__", "__qualname__", "__doc__"), updated=())
+        def wrapper(ctx: typer.Context, **kwargs: Any) -> None:
+            opts = {p.name: kwargs.pop(p.name) for p in COMMON}
+            flags = {n: kwargs.pop(n) for n in cfg_cls.model_fields}
+            flags = {k: v for k, v in flags.items() if _given(ctx, k) and v is not None and v != []}
+            fn(Run(cfg_cls, section or fn.__name__, flags, progress, **opts), **kwargs)
+
+        context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+        wrapper.__signature__ = inspect.Signature([context, *params])  # what Typer reads
+        wrapper.__annotations__ = {}  # (Typer also asks typing.get_type_hints; the signature has them all)
+        parent.command(cmd_name)(wrapper)
+        return wrapper
+
+    return decorate
+
+
+def _field_param(name: str, info: FieldInfo, positional: bool, spell: Flag | None) -> inspect.Parameter:
+    """The Typer parameter for one config field: its help and default come from the field. (The default is
+    only shown: the wrapper keeps only the values given on the command line or in the environment.)"""
+    spell = spell or Flag()
+    base, is_list = _cli_type(info.annotation)
+    base = spell.type or base
+    metavar = None
+    if typing.get_origin(base) is Literal:
+        metavar = "[" + "|".join(map(str, typing.get_args(base))) + "]"
+        base = str
+    typ = list[base] if is_list and spell.type is None else base
+    if positional:
+        arg = typer.Argument(help=info.description, metavar=name.upper(), show_default=False)
+        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[typ, arg])
+    decls = spell.decls or ((f"--{_kebab(name)}/--no-{_kebab(name)}",) if base is bool else (f"--{_kebab(name)}",))
+    opt = typer.Option(*decls, help=info.description, metavar=metavar, envvar=spell.envvar)
+    annotation = Annotated[typ | None, opt]
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=_default(info, typ))
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Passed on the command line or through its environment variable, not a default shown in --help
+    (a default must not override the TOML file). By name: Typer may bring its own copy of click."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
+
+
+def _kebab(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def _cli_type(annotation: Any) -> tuple[Any, bool]:
+    """(the element type, is it a list) of `X`, `X | None` or `list[X]`."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    if typing.get_origin(annotation) is list:
+        return typing.get_args(annotation)[0], True
+    return annotation, False
+
+
+def _default(info: FieldInfo, cli_type: Any) -> Any:
+    """The field's default (or its factory's value) as the CLI would parse it; None when there is none."""
+    if info.default_factory is not None:
+        value = info.default_factory()
+    else:
+        value = None if info.default is PydanticUndefined else info.default
+    if isinstance(value, list) and cli_type is str:  # e.g. seeds [1] given as "--seeds 1"
+        return ",".join(map(str, value))
+    return value
+
+
+@dataclass
+class Run:
+    """One invocation: the flags given and the common options. `run(service, render)` does the rest."""
+
+    cfg_cls: type[BaseModel]
+    section: str
+    flags: dict[str, Any] = field(default_factory=dict)  # options given on the command line, by field name
+    progress: str | None = None  # the progress bar's label; None: the service takes no `progress`
+    config: Path | None = None
+    quiet: bool = False
+    json: bool = False
+    debug: bool = False
+    print_config: bool = False
+
+    @property
+    def show(self) -> bool:
+        """Tables and lines for people (not with --quiet or --json)."""
+        return not (self.quiet or self.json)
+
+    def shown(self, fn: Callable[..., None]) -> Callable[..., None]:
+        return fn if self.show else lambda *a, **k: None
+
+    def __call__(self, service: str, render: Callable[[Any], None] | None = None, **kwargs: Any) -> Any:
+        """Config from defaults < TOML < flags (or print it and exit with --print-config), then the service
+        ("module:function", imported only now) with a progress bar, errors as one line, `--json` or `render`."""
+        from respgen.config import load_config
+
+        cfg = run_service(lambda: load_config(self.cfg_cls, self.section, self.config, self.flags), self.debug)
+        if self.print_config:
+            print_json(cfg.model_dump(mode="json"))
+            raise typer.Exit(0)
+
+        def go() -> Any:
+            module, _, attr = service.partition(":")
+            fn = getattr(importlib.import_module(module), attr)
+            if self.progress is None:
+                return fn(cfg, **kwargs)
+            with progress_bar(self.progress, self.show) as update:
+                return fn(cfg, progress=update, **kwargs)
+
+        result = run_service(go, self.debug)
+        if int(os.environ.get("RANK", "0")) != 0:
+            raise typer.Exit(0)  # under torchrun / accelerate launch only rank 0 reports
+        if self.json:
+            print_json(result.to_dict())
+        elif render is not None and self.show:
+            render(result)
+        return result
 
 
 def run_service(fn: Callable[[], Any], debug: bool) -> Any:
@@ -43,10 +223,11 @@ def run_service(fn: Callable[[], Any], debug: bool) -> Any:
     except KeyboardInterrupt:
         err_console.print("error: interrupted", highlight=False)
         raise typer.Exit(130) from None
-    except Exception as e:  # a bug or an environment failure: still one line unless --debug
+    except Exception as e:  # noqa: BLE001 (a bug or an environment failure: still one line unless --debug)
         if debug:
             err_console.print_exception()
-        err_console.print(f"error: {e.__class__.__name__}: {e} (run with --debug for the traceback)", markup=False, highlight=False, soft_wrap=True)
+        message = f"error: {e.__class__.__name__}: {e} (run with --debug for the traceback)"
+        err_console.print(message, markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -57,7 +238,13 @@ def progress_bar(description: str, enabled: bool) -> Iterator[Callable[..., None
     if not (enabled and err_console.is_terminal):
         yield lambda *a, **k: None
         return
-    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.fields[info]}")]
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[info]}"),
+    ]
     with Progress(*columns, console=err_console, transient=False) as bar:
         task = bar.add_task(description, total=None, info="")
 
@@ -68,31 +255,5 @@ def progress_bar(description: str, enabled: bool) -> Iterator[Callable[..., None
         yield update
 
 
-def execute(cfg_cls, section: str, config_file: Path | None, flags: dict[str, Any], service: Callable[..., Any], *,
-            quiet: bool, json: bool, debug: bool, progress: str | None = None) -> Any:
-    """The body every command shares: config from defaults < TOML < flags, the service run with a
-    progress bar (when `progress` names one), errors as one line, `--json` output."""
-    from respgen.config import load_config
-
-    def go():
-        cfg = load_config(cfg_cls, section, config_file, flags)
-        if progress is None:
-            return service(cfg)
-        with progress_bar(progress, not (quiet or json)) as update:
-            return service(cfg, progress=update)
-
-    result = run_service(go, debug)
-    if int(os.environ.get("RANK", "0")) != 0:
-        raise typer.Exit(0)  # under torchrun / accelerate launch only rank 0 reports
-    if json:
-        print_json(result.to_dict())
-    return result
-
-
 def print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
-
-
-def given(**flags: Any) -> dict[str, Any]:
-    """Flags the user passed (None = not given), ready for `load_config`."""
-    return {k: v for k, v in flags.items() if v is not None}
+    sys.stdout.write(jsonlib.dumps(obj, indent=2, default=str) + "\n")

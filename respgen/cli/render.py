@@ -1,13 +1,26 @@
-"""Rich tables for results."""
+"""How each command's result looks to a person: one render function per result type. Called only
+without --quiet/--json (`--json` prints `result.to_dict()` instead)."""
 
 from __future__ import annotations
 
+import csv
+import math
+import sys
+from typing import Any
+
+import typer
 from rich.table import Table
 
-from respgen.cli.common import console
+from respgen.cli.common import console, err_console
 
 
-def render_counts(title: str, counts: dict[str, dict[str, int]], classes, extra: dict[str, dict[str, int]] | None = None) -> None:
+def _plain(text: str) -> None:
+    console.print(text, markup=False, highlight=False)
+
+
+def counts_table(
+    title: str, counts: dict[str, dict[str, int]], classes, extra: dict[str, dict[str, int]] | None = None
+) -> None:
     """A split x class table of counts, with a total column and optional extra columns per split."""
     table = Table(title=title)
     table.add_column("split")
@@ -23,28 +36,63 @@ def render_counts(title: str, counts: dict[str, dict[str, int]], classes, extra:
     console.print(table)
 
 
+def prepare(result: Any) -> None:
+    counts_table("cycles per split", result.counts, result.classes, extra={"recordings": result.recordings})
+    console.print(result.val_note)
+    for s in result.skipped:
+        _plain(f"skipped: {s['item']}: {s['reason']}")
+    console.print(f"manifest: {result.manifest}")
+
+
+def demo_data(result: Any) -> None:
+    classes = getattr(result, "classes", None) or list(next(iter(result.counts.values()), {}))
+    counts_table("demo cycles per split", result.counts, classes, extra={"recordings": result.recordings})
+    console.print(f"written to {result.out_dir}")
+
+
+def vocoder_train(result: Any) -> None:
+    resumed = f" (resumed at step {result.start_step})" if result.start_step else ""
+    loss = f", loss {result.loss:.4f}" if result.loss is not None else " (nothing to do: already at --max-steps)"
+    console.print(f"trained to step {result.step}{resumed} on {result.clips} cycles{loss}")
+    console.print(f"checkpoint: {result.checkpoint}")
+
+
+def synth(result: Any) -> None:
+    for c, total in result.total.items():
+        console.print(f"{c}: {result.written[c]} written, {total} in total")
+    console.print(f"manifest: {result.manifest}")
+
+
 def _pct(x) -> str:
-    return "-" if x is None or x != x else f"{100 * x:.2f}"
+    return "-" if x is None or math.isnan(x) else f"{100 * x:.2f}"
 
 
-def render_metrics(metrics: dict) -> None:
+def metrics(metrics: dict) -> None:
     """Sp / Se / Score per eval split (one seed), or mean ± std over seeds."""
-    table = Table(title=f"selected on {metrics['selected_on']}" + (f", epoch {metrics['best_epoch']}" if "best_epoch" in metrics else ""))
+    epoch = f", epoch {metrics['best_epoch']}" if "best_epoch" in metrics else ""
+    table = Table(title=f"selected on {metrics['selected_on']}{epoch}")
     for col in ("split", "Sp %", "Se %", "Score %", "accuracy %"):
         table.add_column(col, justify="right")
+    keys = ("sp", "se", "score", "accuracy")
     if "mean" in metrics:
         for split, mean in metrics["mean"].items():
             std = metrics["std"][split]
-            table.add_row(split, *(f"{100 * mean[k]:.2f} ± {100 * std[k]:.2f}" for k in ("sp", "se", "score", "accuracy")))
+            table.add_row(split, *(f"{100 * mean[k]:.2f} ± {100 * std[k]:.2f}" for k in keys))
     else:
         for split in ("val", "test"):
             if split in metrics:
-                m = metrics[split]
-                table.add_row(split, *(_pct(m[k]) for k in ("sp", "se", "score", "accuracy")))
+                table.add_row(split, *(_pct(metrics[split][k]) for k in keys))
     console.print(table)
 
 
-def render_classification(result) -> None:
+def finetune(result: Any) -> None:
+    for note in result.notes:
+        _plain(note)
+    metrics(result.metrics)
+    console.print(f"model: {result.run_dir}")
+
+
+def classification(result: Any) -> None:
     for f in result.files:
         table = Table(title=f"{f.file} ({f.segmentation})")
         table.add_column("start", justify="right")
@@ -53,18 +101,43 @@ def render_classification(result) -> None:
         for c in result.labels:
             table.add_column(f"p({c})", justify="right")
         for s in f.segments:
-            table.add_row(f"{s['start']:.2f}", f"{s['end']:.2f}", s["label"], *(f"{s['probabilities'][c]:.3f}" for c in result.labels))
+            probs = (f"{s['probabilities'][c]:.3f}" for c in result.labels)
+            table.add_row(f"{s['start']:.2f}", f"{s['end']:.2f}", s["label"], *probs)
         console.print(table)
         counts = ", ".join(f"{c} {n}" for c, n in f.summary["counts"].items())
         console.print(f"summary: {f.summary['segments']} segments: {counts}; abnormal {f.summary['abnormal_segments']}")
 
 
-def print_csv(result) -> None:
-    import csv
-    import sys
-
+def classification_csv(result: Any) -> None:
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["file", "start", "end", "label", *(f"p_{c}" for c in result.labels)])
     for f in result.files:
         for s in f.segments:
-            writer.writerow([f.file, s["start"], s["end"], s["label"], *(f"{s['probabilities'][c]:.6f}" for c in result.labels)])
+            probs = (f"{s['probabilities'][c]:.6f}" for c in result.labels)
+            writer.writerow([f.file, s["start"], s["end"], s["label"], *probs])
+
+
+def failed_files(result: Any) -> None:
+    """One `error:` line per file that could not be classified; exit 2 when there was any."""
+    for e in result.errors:
+        err_console.print(f"error: {e['error']}", markup=False, highlight=False, soft_wrap=True)
+    if result.errors:
+        raise typer.Exit(2)
+
+
+def stage(stage: Any) -> None:
+    """One quickstart stage, as it finishes."""
+    console.print(f"[bold]{stage.name}[/bold] ({stage.seconds:.0f} s): {stage.summary}")
+    _plain(f"    -> {stage.outputs}")
+
+
+def quickstart(result: Any) -> None:
+    t = result.test
+    console.print(
+        f"AFT model on the demo test split: Sp {100 * t['sp']:.1f}%  Se {100 * t['se']:.1f}%  Score {100 * t['score']:.1f}%"
+    )
+    _plain(f"next: respgen report --workdir {result.workdir}")
+
+
+def report(result: Any) -> None:
+    console.print(f"report: {result.report} ({len(result.figures)} figures, {len(result.runs)} runs)")
