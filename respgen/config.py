@@ -123,6 +123,11 @@ class ReportConfig(Config):
     max_per_class: int = Field(200, ge=2)  # cycles per class and source used for Fréchet distances
 
 
+class VocoderImportConfig(Config):
+    ckpt: Path  # a reference DiffWave weights.pt (lmnt-com/diffwave)
+    force: bool = False  # replace a vocoder already in the workdir
+
+
 def load_config(cls: type[BaseModel], section: str, config_file: Path | None, flags: dict[str, Any]) -> Any:
     """Defaults < `[section]` (and top-level keys) of the TOML file < flags given on the command line.
 

@@ -130,6 +130,29 @@ def vocoder_train(
         console.print(f"checkpoint: {result.checkpoint}")
 
 
+@vocoder_app.command("import")
+def vocoder_import(
+    ckpt: Annotated[Path, typer.Argument(help="lmnt-com/diffwave checkpoint (weights.pt)", show_default=False)],
+    force: Annotated[Optional[bool], typer.Option("--force/--no-force", help="Replace a vocoder already in the workdir")] = None,
+    workdir: Workdir = None,
+    config: ConfigFile = None,
+    quiet: Quiet = False,
+    json: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Start from a reference DiffWave checkpoint: convert it into WORKDIR/vocoder (no code is executed)."""
+    from respgen.config import VocoderImportConfig
+    from respgen.import_vocoder import import_vocoder
+
+    flags = given(ckpt=ckpt, force=force, workdir=workdir)
+    result = execute(VocoderImportConfig, "vocoder_import", config, flags, import_vocoder, quiet=quiet, json=json, debug=debug)
+    if not (quiet or json):
+        p = result.params
+        arch = f"{p['residual_layers']} layers x {p['residual_channels']} channels, {p['n_mels']} mels at {p['sample_rate']} Hz"
+        console.print(f"imported step {result.step} ({arch}; preset {result.preset or 'none'}; optimizer {result.optimizer})")
+        console.print(f"checkpoint: {result.checkpoint}")
+
+
 @app.command()
 def synth(
     class_: Annotated[Optional[list[str]], typer.Option("--class", help="normal, crackle, wheeze, both or all (repeatable)")] = None,

@@ -49,13 +49,15 @@ def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None 
 
     accelerator = Accelerator(cpu=cfg.cpu, mixed_precision=cfg.precision)
     rank, world = accelerator.process_index, accelerator.num_processes
+    ckpt = None if cfg.fresh else latest_checkpoint(ws.vocoder)
+    if ckpt is not None and ckpt.config.get("imported_from"):
+        params = ckpt.params  # a vocoder brought in by `vocoder import` keeps its own hyper-parameters
     torch.manual_seed(cfg.seed)  # same initial weights on every rank
     model = DiffWave(params)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     ema: dict[str, torch.Tensor] | None = None
 
     start = 0
-    ckpt = None if cfg.fresh else latest_checkpoint(ws.vocoder)
     if ckpt is not None:
         if ckpt.params != params:
             raise RespgenError(
@@ -82,6 +84,8 @@ def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None 
     model, optimizer = accelerator.prepare(model, optimizer)
     levels = noise_levels(params).to(accelerator.device)
     train_cfg = cfg.model_dump(mode="json")
+    if ckpt is not None and ckpt.config.get("imported_from"):
+        train_cfg["imported_from"] = ckpt.config["imported_from"]  # later resumes keep the imported params
     loss_value = None
     step = start
     t0 = time.perf_counter()
