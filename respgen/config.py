@@ -171,11 +171,16 @@ class ReportConfig(Config):
 
 # The TOML file's sections, one per command. None: a section whose config class is not known here yet
 # (its keys are checked when its command loads it).
+class VocoderImportConfig(Config):
+    ckpt: Path = Field(description="Reference DiffWave checkpoint (lmnt-com/diffwave weights.pt)")
+    force: bool = Field(False, description="Replace a vocoder already in the workdir")
+
+
 SECTIONS: dict[str, type[BaseModel] | None] = {
     "prepare": PrepareConfig,
     "demo_data": DemoDataConfig,
     "vocoder_train": VocoderTrainConfig,
-    "vocoder_import": None,
+    "vocoder_import": VocoderImportConfig,
     "synth": SynthConfig,
     "finetune": FinetuneConfig,
     "classify": ClassifyConfig,

@@ -58,10 +58,13 @@ def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None 
 
     accelerator = Accelerator(cpu=cfg.cpu, mixed_precision=cfg.precision)
     rank, world = accelerator.process_index, accelerator.num_processes
+    ckpt = None if cfg.fresh else latest_checkpoint(ws.vocoder)
+    if ckpt is not None and ckpt.config.get("imported_from"):
+        params = ckpt.params  # a vocoder brought in by `vocoder import` keeps its own hyper-parameters
     torch.manual_seed(cfg.seed)  # same initial weights on every rank
     model = DiffWave(params)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    start, ema = _resume(cfg, ws, model, optimizer, accelerator)
+    start, ema = _resume(cfg, ws, ckpt, model, optimizer, accelerator)
     if cfg.ema_decay > 0 and ema is None:
         ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
@@ -69,6 +72,8 @@ def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None 
     model, optimizer = accelerator.prepare(model, optimizer)
     levels = noise_levels(params).to(accelerator.device)
     train_cfg = cfg.model_dump(mode="json")
+    if ckpt is not None and ckpt.config.get("imported_from"):
+        train_cfg["imported_from"] = ckpt.config["imported_from"]  # later resumes keep the imported params
     loss = None
     step = start
     t0 = time.perf_counter()
@@ -109,10 +114,9 @@ def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None 
     )
 
 
-def _resume(cfg: VocoderTrainConfig, ws: Workspace, model: DiffWave, optimizer, accelerator: Accelerator):
-    """(start step, EMA weights or None): the latest checkpoint's state loaded into `model` and
-    `optimizer`, or a clean start (`--fresh` forgets earlier checkpoints)."""
-    ckpt = None if cfg.fresh else latest_checkpoint(ws.vocoder)
+def _resume(cfg: VocoderTrainConfig, ws: Workspace, ckpt, model: DiffWave, optimizer, accelerator: Accelerator):
+    """(start step, EMA weights or None): checkpoint `ckpt`'s state loaded into `model` and
+    `optimizer`, or a clean start when it is None (`--fresh` forgets earlier checkpoints)."""
     if ckpt is None:
         if cfg.fresh and accelerator.is_main_process:
             clear_checkpoints(ws.vocoder)

@@ -55,6 +55,12 @@ def vocoder_train(run: Run) -> None:
     run("respgen.train_vocoder:train_vocoder", render.vocoder_train)
 
 
+@command(vocoder_app, config.VocoderImportConfig, name="import", arguments=("ckpt",))
+def vocoder_import(run: Run) -> None:
+    """Start from a reference DiffWave checkpoint: convert it into WORKDIR/vocoder (no code is executed)."""
+    run("respgen.import_vocoder:import_vocoder", render.vocoder_import)
+
+
 @command(app, config.SynthConfig, spelling={"classes": flag("--class")}, progress="synth")
 def synth(run: Run) -> None:
     """Re-vocode mels of real train cycles of a class into new waveforms (resumable)."""

@@ -141,3 +141,10 @@ def quickstart(result: Any) -> None:
 
 def report(result: Any) -> None:
     console.print(f"report: {result.report} ({len(result.figures)} figures, {len(result.runs)} runs)")
+
+
+def vocoder_import(result) -> None:
+    p = result.params
+    arch = f"{p['residual_layers']} layers x {p['residual_channels']} channels, {p['n_mels']} mels at {p['sample_rate']} Hz"
+    console.print(f"imported step {result.step} ({arch}; preset {result.preset or 'none'}; optimizer {result.optimizer})")
+    console.print(f"checkpoint: {result.checkpoint}")
