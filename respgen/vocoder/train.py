@@ -20,6 +20,7 @@ from respgen.errors import RespgenError
 from respgen.vocoder.checkpoint import latest_checkpoint, load_train_state, load_weights, save_checkpoint, set_rng_state
 from respgen.vocoder.data import CycleCrops
 from respgen.vocoder.diffusion import noise_levels
+from respgen.vocoder.fast import make_optimizer
 from respgen.vocoder.model import DiffWave
 from respgen.vocoder.params import PRESETS
 from respgen.workspace import Workspace
@@ -51,7 +52,7 @@ def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None 
     rank, world = accelerator.process_index, accelerator.num_processes
     torch.manual_seed(cfg.seed)  # same initial weights on every rank
     model = DiffWave(params)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    optimizer = make_optimizer(model, cfg.lr)
     ema: dict[str, torch.Tensor] | None = None
 
     start = 0
