@@ -19,9 +19,8 @@ from respgen.features import fit_length, vocoder_mel
 from respgen.labels import CLASSES, parse_classes
 from respgen.vocoder.checkpoint import load_vocoder
 from respgen.vocoder.diffusion import sample
+from respgen.vocoder.fast import bytes_per_sample, default_cache, fast_dtype
 from respgen.workspace import Workspace
-
-AUTOCAST = {"no": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass
@@ -82,7 +81,8 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
             cid = f"{c}_{k:05d}"
             if cid not in done_ids:
                 todo.append((c, k, cid, real_by_id[conditioning_order(list(real_by_id), k, cfg.seed, c)]))
-    per_clip_bytes = params.residual_layers * 2 * params.residual_channels * frames * params.hop * 4
+    dtype = fast_dtype(cfg.precision, device)
+    per_clip_bytes = bytes_per_sample(params, default_cache(device), dtype) * frames * params.hop
     batch = max(1, min(cfg.batch_size, int(cfg.max_cache_gb * 2**30 // per_clip_bytes)))
     rows = list(existing)
     written = {c: 0 for c in classes}
@@ -93,7 +93,7 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
             for _, _, _, src in chunk
         ]).to(device)
         gens = [torch.Generator().manual_seed(clip_seed(cfg.seed, c, k)) for c, k, _, _ in chunk]
-        audio = sample(model, mels, cfg.steps, gens, AUTOCAST[cfg.precision] if device.type != "cpu" else None).cpu()
+        audio = sample(model, mels, cfg.steps, gens, dtype).cpu()
         for (c, k, cid, src), wave in zip(chunk, audio):
             write_wav(ws.synth / c / f"{cid}.wav", wave[:n_samples], params.sample_rate)
             rows.append(SyntheticClip(

@@ -24,6 +24,7 @@ from respgen.vocoder.checkpoint import (
 )
 from respgen.vocoder.data import CycleCrops
 from respgen.vocoder.diffusion import noise_levels
+from respgen.vocoder.fast import make_optimizer
 from respgen.vocoder.model import DiffWave
 from respgen.vocoder.params import PRESETS
 from respgen.vocoder.training import train_step, update_ema, weights_digest
@@ -63,7 +64,7 @@ def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None 
         params = ckpt.params  # a vocoder brought in by `vocoder import` keeps its own hyper-parameters
     torch.manual_seed(cfg.seed)  # same initial weights on every rank
     model = DiffWave(params)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    optimizer = make_optimizer(model, cfg.lr)
     start, ema = _resume(cfg, ws, ckpt, model, optimizer, accelerator)
     if cfg.ema_decay > 0 and ema is None:
         ema = {k: v.detach().clone() for k, v in model.state_dict().items()}

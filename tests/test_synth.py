@@ -110,3 +110,30 @@ def test_synth_errors(cli, trained_vocoder: Path, mini_copy: Path, tmp_path: Pat
     (ckpt / "model.safetensors").write_bytes(b"garbage")
     assert "vocoder" in err("--class", "crackle", "--n", "1")
     assert not (work / "synth").exists()
+
+
+def test_bf16_synthesis_is_close_to_fp32(trained_vocoder: Path):
+    """bf16 changes the audio far less than the gap between two real cycles (the fidelity baseline)."""
+    import torch
+
+    from respgen.data.manifest import load_clip, real_rows
+    from respgen.features import fit_length, vocoder_mel
+    from respgen.vocoder.checkpoint import load_vocoder
+    from respgen.vocoder.diffusion import sample
+    from respgen.workspace import Workspace
+
+    ws = Workspace(trained_vocoder)
+    model, _ = load_vocoder(ws.vocoder)
+    p = model.params
+    n = 32 * p.hop
+    clips = [fit_length(load_clip(ws.manifest, r, p.sample_rate), n) for r in real_rows(ws, ("train",))[:3]]
+    mels = [vocoder_mel(c, **p.mel_kwargs()) for c in clips]
+    real_vs_real = min(float((a - b).abs().mean()) for i, a in enumerate(mels) for b in mels[i + 1 :])
+    cond = torch.stack(mels)[:, :, :32]
+    def gens():
+        return [torch.Generator().manual_seed(k) for k in range(3)]
+
+    a32 = sample(model, cond, "fast", gens())
+    a16 = sample(model, cond, "fast", gens(), torch.bfloat16)
+    bf16_l1 = float((vocoder_mel(a32, **p.mel_kwargs()) - vocoder_mel(a16, **p.mel_kwargs())).abs().mean())
+    assert bf16_l1 < 0.1 * real_vs_real, (bf16_l1, real_vs_real)

@@ -14,7 +14,9 @@ from safetensors.torch import load_file
 
 from respgen.config import VocoderTrainConfig
 from respgen.vocoder.checkpoint import latest_checkpoint
-from respgen.vocoder.model import DiffWave
+from respgen.vocoder.diffusion import sample
+from respgen.vocoder.fast import FastDiffWave, default_cache
+from respgen.vocoder.model import DiffWave, gate
 from respgen.vocoder.params import PRESETS
 from respgen.train_vocoder import train_vocoder
 
@@ -37,6 +39,45 @@ def test_cached_conditioning_equals_forward():
     torch.nn.init.normal_(m.output_projection.weight)
     mel, audio, step = torch.rand(1, 80, 4), torch.randn(1, 1024), torch.tensor([2.5])
     torch.testing.assert_close(m.denoise(audio, step, m.condition(mel)), m(audio, step, mel))
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_fast_path_equals_forward(cache):
+    torch.manual_seed(0)
+    m = DiffWave(PRESETS["tiny"])
+    torch.nn.init.normal_(m.output_projection.weight)
+    net = FastDiffWave(m, cache=cache)
+    mel, audio = torch.rand(3, 80, 5), torch.randn(3, 5 * 256)
+    for step in (torch.tensor([2.5]), torch.tensor([1, 7, 30]), torch.tensor([40.1, 0.3, 12.0])):
+        torch.testing.assert_close(net.denoise(audio, step, net.condition(mel)), m(audio, step, mel), atol=2e-5, rtol=1e-4)
+    bf16 = FastDiffWave(m, torch.bfloat16, cache=cache)
+    step = torch.tensor([2.5])
+    torch.testing.assert_close(bf16.denoise(audio, step, bf16.condition(mel)), m(audio, step, mel), atol=0.1, rtol=0.05)
+
+
+def test_fast_sampler_is_deterministic_and_matches_the_module():
+    torch.manual_seed(0)
+    m = DiffWave(PRESETS["tiny"]).eval()
+    torch.nn.init.normal_(m.output_projection.weight, std=0.1)
+    mel = torch.rand(2, 80, 6)
+
+    def run(**kw):
+        return sample(m, mel, "fast", [torch.Generator().manual_seed(s) for s in (1, 2)], **kw)
+
+    a = run()
+    assert torch.equal(a, run())  # fp32: same seed -> same bytes
+    torch.testing.assert_close(a, run(fast=False), atol=1e-5, rtol=0)
+    torch.testing.assert_close(a, run(cache=not default_cache("cpu")), atol=1e-5, rtol=0)
+    one = sample(m, mel[1:], "fast", [torch.Generator().manual_seed(2)])
+    torch.testing.assert_close(one[0], a[1], atol=2 / 32768, rtol=0)  # batching changes at most float rounding
+
+
+def test_fused_gate_gradient():
+    y = torch.randn(2, 8, 30, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(gate, (y,))
+    y = torch.randn(2, 128, 100)
+    g, f = y.chunk(2, 1)
+    torch.testing.assert_close(gate(y), torch.sigmoid(g) * torch.tanh(f), atol=1e-6, rtol=0)
 
 
 def tiny(work: Path, **kw) -> VocoderTrainConfig:

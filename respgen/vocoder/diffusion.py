@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
+from respgen.vocoder.fast import FastDiffWave, default_cache
 from respgen.vocoder.model import DiffWave
 from respgen.vocoder.params import VocoderParams
 
@@ -49,10 +50,15 @@ def schedule(params: VocoderParams, mode: str) -> tuple[np.ndarray, np.ndarray]:
 @torch.inference_mode()
 def sample(
     model: DiffWave, mel: torch.Tensor, mode: str = "fast", generators: Sequence[torch.Generator] | None = None,
-    autocast_dtype: torch.dtype | None = None,
+    autocast_dtype: torch.dtype | None = None, fast: bool = True, cache: bool | None = None,
 ) -> torch.Tensor:
     """Mel [B, n_mels, frames] -> audio [B, frames * hop] in [-1, 1]. One generator per clip makes each
-    clip's audio independent of how clips are batched."""
+    clip's audio independent of how clips are batched.
+
+    `fast` (default) runs the folded time-major network of `respgen.vocoder.fast` (same result to float
+    rounding, deterministic in fp32); `autocast_dtype` (bf16/fp16) is then its compute dtype, on CPU
+    too. `cache`: keep every layer's conditioner projection for the whole clip (None: per device, as
+    measured). `fast=False` is the plain module under autocast, for reference."""
     params = model.params
     betas, steps = schedule(params, mode)
     alphas = 1 - betas
@@ -64,13 +70,19 @@ def sample(
     def randn() -> torch.Tensor:
         return torch.stack([torch.randn(n, generator=g) for g in gens]).to(device)
 
-    with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-        cond = model.condition(mel)  # once per clip, reused by every step
+    if fast:
+        net = FastDiffWave(model, autocast_dtype or torch.float32, default_cache(device) if cache is None else cache)
+        condition, denoise, autocast = net.condition, net.denoise, None
+    else:
+        condition, denoise = model.condition, model.denoise
+        autocast = None if autocast_dtype in (None, torch.float32) else autocast_dtype
+    with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
+        cond = condition(mel)  # once per clip, reused by every step
         audio = randn()
         for i in range(len(betas) - 1, -1, -1):
             c1 = 1 / alphas[i] ** 0.5
             c2 = betas[i] / (1 - alpha_cum[i]) ** 0.5
-            eps = model.denoise(audio, torch.tensor([steps[i]], device=device), cond).float()
+            eps = denoise(audio, torch.tensor([steps[i]], device=device), cond).float()
             audio = c1 * (audio - c2 * eps)
             if i > 0:
                 sigma = ((1.0 - alpha_cum[i - 1]) / (1.0 - alpha_cum[i]) * betas[i]) ** 0.5
