@@ -15,7 +15,7 @@ from respgen.synth import conditioning_order
 def copy_work(src: Path, dst: Path) -> Path:
     dst.mkdir()
     (dst / "data").symlink_to((src / "data").resolve(), target_is_directory=True)
-    shutil.copytree(src / "vocoder", dst / "vocoder")
+    shutil.copytree(src / "vocoder", dst / "vocoder", symlinks=True)
     return dst
 
 
@@ -116,7 +116,7 @@ def test_bf16_synthesis_is_close_to_fp32(trained_vocoder: Path):
     """bf16 changes the audio far less than the gap between two real cycles (the fidelity baseline)."""
     import torch
 
-    from respgen.data.manifest import load_clip, real_rows
+    from respgen.data.manifest import load_clip
     from respgen.features import fit_length, vocoder_mel
     from respgen.vocoder.checkpoint import load_vocoder
     from respgen.vocoder.diffusion import sample
@@ -126,7 +126,7 @@ def test_bf16_synthesis_is_close_to_fp32(trained_vocoder: Path):
     model, _ = load_vocoder(ws.vocoder)
     p = model.params
     n = 32 * p.hop
-    clips = [fit_length(load_clip(ws.manifest, r, p.sample_rate), n) for r in real_rows(ws, ("train",))[:3]]
+    clips = [fit_length(load_clip(ws.manifest, r, p.sample_rate), n) for r in ws.real_rows(("train",))[:3]]
     mels = [vocoder_mel(c, **p.mel_kwargs()) for c in clips]
     real_vs_real = min(float((a - b).abs().mean()) for i, a in enumerate(mels) for b in mels[i + 1 :])
     cond = torch.stack(mels)[:, :, :32]

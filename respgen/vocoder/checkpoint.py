@@ -83,6 +83,8 @@ def latest_checkpoint(root: Path) -> Checkpoint | None:
     pointer = root / "latest"
     if pointer.is_symlink():
         path = read_latest(pointer)
+    elif pointer.is_dir():  # a copy of the workspace that followed the link: the checkpoint itself
+        path = pointer
     elif pointer.is_file():  # the pointer of respgen 0.1: a text file naming the checkpoint
         path = root / "checkpoints" / pointer.read_text().strip()
     else:
