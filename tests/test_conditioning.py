@@ -29,8 +29,25 @@ def test_synth_untrimmed_random_conditioning(cli, trained_vocoder: Path, tmp_pat
     work.mkdir()
     (work / "data").symlink_to((trained_vocoder / "data").resolve(), target_is_directory=True)
     shutil.copytree(trained_vocoder / "vocoder", work / "vocoder", symlinks=True)
-    r = cli("synth", "--class", "normal", "--class", "crackle", "--n", "2", "--workdir", work, "--length", "1.0",
-            "--no-trim", "--conditioning", "random", "--fade-samples", "1000", "--json")
+    r = cli(
+        "synth",
+        "--class",
+        "normal",
+        "--class",
+        "crackle",
+        "--n",
+        "2",
+        "--workdir",
+        work,
+        "--length",
+        "1.0",
+        "--no-trim",
+        "--conditioning",
+        "random",
+        "--fade-samples",
+        "1000",
+        "--json",
+    )
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["written"] == {"normal": 2, "crackle": 2}
     for row in read_rows(work / "synth" / "manifest.jsonl"):

@@ -5,11 +5,11 @@ import math
 
 import pytest
 from accelerate import Accelerator
+from test_lr_schedule import settings, tiny_run
 
 from respgen.classifier import training
 from respgen.classifier.grl import dann_lambda, paper_lambda
 from respgen.classifier.training import train_classifier
-from test_lr_schedule import settings, tiny_run
 
 
 def test_paper_lambda_at_the_first_iteration():

@@ -67,8 +67,18 @@ def tiny_run(n=16, frames=98, seed=0) -> tuple[AFTClassifier, RunData]:
 
 
 def settings(**kw) -> TrainSettings:
-    base = dict(epochs=4, batch_size=8, lr=1e-3, weight_decay=0.0, aft=True, alpha=0.2, lambda_mode="dann",
-                ma_beta=0.0, specaug=0.0, class_weights=False)
+    base = dict(
+        epochs=4,
+        batch_size=8,
+        lr=1e-3,
+        weight_decay=0.0,
+        aft=True,
+        alpha=0.2,
+        lambda_mode="dann",
+        ma_beta=0.0,
+        specaug=0.0,
+        class_weights=False,
+    )
     return TrainSettings(**{**base, **kw})
 
 

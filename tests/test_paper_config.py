@@ -29,7 +29,13 @@ def test_paper_toml_prepare_and_vocoder(cli):
 def test_paper_toml_synth_makes_mixed_500_of_all_four_classes(cli):
     syn = resolved(cli, "synth", "--config", PAPER)
     assert parse_classes(syn["classes"]) == list(CLASSES)
-    assert (syn["n"], syn["length"], syn["conditioning"], syn["trim"], syn["fade_samples"]) == (500, 4.0, "random", False, 1000)
+    assert (syn["n"], syn["length"], syn["conditioning"], syn["trim"], syn["fade_samples"]) == (
+        500,
+        4.0,
+        "random",
+        False,
+        1000,
+    )
 
 
 def test_paper_toml_finetune(cli):
@@ -38,7 +44,13 @@ def test_paper_toml_finetune(cli):
     assert (ft["lambda_mode"], ft["select_on"], ft["min_se"]) == ("paper", "test", 0.05)
     assert ft["specaug"] == pytest.approx(PAPER_P) and ft["specaug_mode"] == "batch"
     assert ft["precision"] == "fp16"
-    assert (ft["lr_schedule"], ft["lr_min_factor"], ft["lr"], ft["epochs"], ft["batch_size"]) == ("epoch", 0.001, 5e-5, 50, 32)
+    assert (ft["lr_schedule"], ft["lr_min_factor"], ft["lr"], ft["epochs"], ft["batch_size"]) == (
+        "epoch",
+        0.001,
+        5e-5,
+        50,
+        32,
+    )
     assert (ft["fade_samples"], ft["synthetic_fit"], ft["pos_embed"]) == (1000, "resize", "reference")
     # flags still win over the file
     assert resolved(cli, "finetune", "--config", PAPER, "--specaug", "0", "--select-on", "val")["specaug"] == 0
@@ -46,9 +58,20 @@ def test_paper_toml_finetune(cli):
 
 def test_defaults_are_unchanged(cli):
     ft = resolved(cli, "finetune")
-    assert (ft["specaug"], ft["specaug_mode"], ft["lambda_mode"], ft["select_on"], ft["min_se"]) == (0.0, "clip", "dann", "val", None)
+    assert (ft["specaug"], ft["specaug_mode"], ft["lambda_mode"], ft["select_on"], ft["min_se"]) == (
+        0.0,
+        "clip",
+        "dann",
+        "val",
+        None,
+    )
     assert (ft["lr_schedule"], ft["lr_min_factor"], ft["fade_samples"], ft["synthetic_fit"], ft["pos_embed"]) == (
-        "step", 0.0, 0, "pad", "crop")
+        "step",
+        0.0,
+        0,
+        "pad",
+        "crop",
+    )
     assert ft["precision"] == "no"
     assert resolved(cli, "prepare", "DIR")["val_fraction"] == 0.1
     syn = resolved(cli, "synth", "--class", "crackle", "--n", "1")

@@ -3,10 +3,10 @@ has no guard by default. Scores are scripted per epoch; the training itself is a
 
 import pytest
 from accelerate import Accelerator
+from test_lr_schedule import settings, tiny_run
 
 from respgen.classifier import training
 from respgen.classifier.training import train_classifier
-from test_lr_schedule import settings, tiny_run
 
 # (score, se) per epoch: epoch 1 has the best Score but Se 1 %; epoch 3 is the best with Se > 5 %
 SCRIPT = [(0.60, 0.01), (0.52, 0.20), (0.55, 0.30), (0.50, 0.05)]

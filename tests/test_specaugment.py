@@ -14,9 +14,9 @@ from respgen.classifier.specaugment import PAPER_P, augment, draw_masks, spec_au
 def test_paper_probability_is_phi_of_one():
     # the reference applies SpecAugment when `1.0 >= torch.randn(1)`
     assert PAPER_P == pytest.approx(0.5 * (1 + math.erf(1 / math.sqrt(2))), abs=1e-15)
-    assert float((torch.randn(200_000, generator=torch.Generator().manual_seed(0)) <= 1.0).float().mean()) == pytest.approx(
-        PAPER_P, abs=0.005
-    )
+    assert float(
+        (torch.randn(200_000, generator=torch.Generator().manual_seed(0)) <= 1.0).float().mean()
+    ) == pytest.approx(PAPER_P, abs=0.005)
 
 
 def test_mask_widths_and_starts_within_the_reference_bounds():

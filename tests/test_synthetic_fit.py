@@ -27,7 +27,9 @@ def test_a_4s_synthetic_clip_is_stretched_from_400_to_498_frames():
     assert own.shape == (400, 128) and n_frames(5.0) == 498
     feats = clip_features(audio, 5.0, "repeat", fit="resize")
     assert feats.shape == (498, 128)
-    np.testing.assert_allclose(feats.numpy(), bilinear_rows(own.double().numpy(), 498), atol=1e-4)  # float32 source indices
+    np.testing.assert_allclose(
+        feats.numpy(), bilinear_rows(own.double().numpy(), 498), atol=1e-4
+    )  # float32 source indices
     # not padded: the padded version repeats the start of the clip after 4 s
     padded = clip_features(audio, 5.0, "repeat")
     assert not torch.allclose(feats[-50:], padded[-50:])
