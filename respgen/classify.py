@@ -86,7 +86,7 @@ def classify_files(model: AFTClassifier, info: ModelInfo, cfg: ClassifyConfig, m
         fr = FileResult(str(path), mode)
         for start, end in segs:
             clip = audio[round(start * SAMPLE_RATE) : max(round(end * SAMPLE_RATE), round(start * SAMPLE_RATE) + 1)]
-            features.append(clip_features(clip, length, pad))
+            features.append(clip_features(clip, length, pad, fade_out=info.features.fade_out))
             owners.append((fr, start, end))
         files.append(fr)
 

@@ -41,6 +41,9 @@ class PrepareConfig(Config):
         default_factory=lambda: os.cpu_count() or 1, ge=1, description="Decode processes (default: CPU cores)"
     )
     strict: bool = Field(False, description="Error (not skip) on unannotated wavs")
+    fade_samples: int = Field(
+        0, ge=0, description="Linear fade in and out of N samples on each whole recording before cutting (paper: 1000)"
+    )
 
 
 class DemoDataConfig(BaseModel):
@@ -74,6 +77,12 @@ class VocoderTrainConfig(Config):
     precision: Precision = Field("no", description=PRECISION)
     seed: int = Field(0, description="Seed")
     cpu: bool = Field(False, description=CPU)
+    clip_length: float | None = Field(
+        None, gt=0, description="Repeat-pad / cut each cycle to N seconds before cropping (paper: 4); default: as is"
+    )
+    fade_samples: int = Field(
+        0, ge=0, description="With clip-length: linear fade-out of the last N samples of a padded cycle (paper: 1000)"
+    )
 
 
 class SynthConfig(Config):
@@ -86,6 +95,16 @@ class SynthConfig(Config):
     precision: Precision = Field("no", description=PRECISION)
     cpu: bool = Field(False, description=CPU)
     max_cache_gb: float = Field(4.0, gt=0, description="Memory (GB) for the per-clip conditioner cache")
+    conditioning: Literal["permutation", "random"] = Field(
+        "permutation",
+        description="Which real cycles condition: permutation (each once per pass) or random (with replacement; paper)",
+    )
+    fade_samples: int = Field(
+        0, ge=0, description="Linear fade-out of the last N samples of a repeat-padded conditioning cycle (paper: 1000)"
+    )
+    trim: bool = Field(
+        True, description="Cut the output to LENGTH seconds; --no-trim keeps hop x mel frames (paper: 4 s -> 64256)"
+    )
 
 
 class FinetuneConfig(Config):
@@ -111,7 +130,9 @@ class FinetuneConfig(Config):
     batch_size: int | None = Field(None, ge=1, description="Batch size (default: the preset's: base 32, tiny 16)")
     lr: float | None = Field(None, gt=0, description="Learning rate (default: the preset's: base 5e-5, tiny 5e-4)")
     weight_decay: float = Field(1e-6, ge=0, description="Weight decay")
-    specaug: float = Field(0.0, ge=0, le=1, description="Probability of SpecAugment per clip")
+    specaug: float = Field(
+        0.0, ge=0, le=1, description="SpecAugment probability (per clip or per batch; paper: 0.8413)"
+    )
     class_weights: bool = Field(False, description="Inverse-frequency class weights")
     select_on: Literal["val", "test", "last"] = Field(
         "val", description="Model selection: val (honest), test (paper protocol) or last"
@@ -128,6 +149,25 @@ class FinetuneConfig(Config):
     )
     precision: Precision = Field("no", description=PRECISION)
     cpu: bool = Field(False, description=CPU)
+    specaug_mode: Literal["clip", "batch"] = Field(
+        "clip", description="SpecAugment: clip (own masks and mean per clip) or batch (one set, batch mean; paper)"
+    )
+    fade_samples: int = Field(
+        0, ge=0, description="Linear fade-out of the last N samples of a repeat-padded cycle (paper: 1000)"
+    )
+    lr_schedule: Literal["step", "epoch"] = Field(
+        "step", description="Cosine learning rate: step (every step) or epoch (set per epoch 1..E; paper)"
+    )
+    lr_min_factor: float = Field(0.0, ge=0, lt=1, description="The cosine ends at lr x this (paper: 0.001)")
+    min_se: float | None = Field(
+        None, ge=0, le=1, description="Select only epochs with Se above this fraction (paper: 0.05, i.e. Se > 5%)"
+    )
+    synthetic_fit: Literal["pad", "resize"] = Field(
+        "pad", description="Synthetic cycles: pad/cut to LENGTH, or resize their fbank to LENGTH's frames (paper)"
+    )
+    pos_embed: Literal["crop", "reference"] = Field(
+        "crop", description="--init position embeddings: crop (time axis) or reference (the paper code's quirk)"
+    )
 
     @field_validator("seeds", mode="before")
     @classmethod

@@ -31,14 +31,28 @@ def vocoder_mel(
     return torch.clamp((db + 100) / 100, 0.0, 1.0)
 
 
-def fit_length(audio: torch.Tensor, n: int, pad: str = "repeat") -> torch.Tensor:
-    """Crop a 1-D clip to n samples, or pad it by repeating it (or with zeros)."""
-    if audio.shape[-1] >= n:
+def fade(audio: torch.Tensor, fade_in: int = 0, fade_out: int = 0) -> torch.Tensor:
+    """torchaudio's linear `Fade`: the first `fade_in` samples times linspace(0, 1), the last `fade_out`
+    times linspace(1, 0) (both ramps include their end points). Lengths are capped at the clip's."""
+    n = audio.shape[-1]
+    fade_in, fade_out = min(fade_in, n), min(fade_out, n)
+    if fade_in == 0 and fade_out == 0:
+        return audio
+    return torchaudio.transforms.Fade(fade_in, fade_out, "linear")(audio)
+
+
+def fit_length(audio: torch.Tensor, n: int, pad: str = "repeat", fade_out: int = 0) -> torch.Tensor:
+    """Crop a 1-D clip to n samples, or pad it by repeating it (or with zeros). With `fade_out`, a clip
+    that was padded (or was exactly n samples) gets its last `fade_out` samples faded out linearly, as
+    the reference's cut_pad_sample_torchaudio does; a longer clip is only cut."""
+    if audio.shape[-1] > n or (audio.shape[-1] == n and not fade_out):
         return audio[..., :n]
     if pad == "repeat" and audio.shape[-1] > 0:
         reps = -(-n // audio.shape[-1])
-        return audio.repeat(reps)[:n]
-    return torch.nn.functional.pad(audio, (0, n - audio.shape[-1]))
+        out = audio.repeat(reps)[:n]
+    else:
+        out = torch.nn.functional.pad(audio, (0, n - audio.shape[-1]))
+    return fade(out, 0, fade_out)
 
 
 def ast_fbank(audio: torch.Tensor, sample_rate: int = 16000, num_mel_bins: int = 128) -> torch.Tensor:

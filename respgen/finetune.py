@@ -73,7 +73,8 @@ def load_run_data(cfg: FinetuneConfig, ws: Workspace) -> RunData:
     synthetic = pick_synthetic(ws.synthetic_rows(), classes, cfg.synthetic_per_class) if cfg.synthetic else []
     if cfg.aft and not synthetic:
         raise RespgenError("--aft needs synthetic cycles: run `respgen synth` first (or drop --aft)", ws.synth_manifest)
-    return assemble(classes, ws.manifest, real, ws.synth_manifest, synthetic, cfg.length, cfg.pad)
+    return assemble(classes, ws.manifest, real, ws.synth_manifest, synthetic, cfg.length, cfg.pad,
+                    fade_out=cfg.fade_samples, synthetic_fit=cfg.synthetic_fit)
 
 
 def _selection(cfg: FinetuneConfig, data: RunData) -> tuple[str, list[str]]:
@@ -108,13 +109,15 @@ def _train_one(cfg: FinetuneConfig, data: RunData, seed: int, select_on: str, ou
         epochs=cfg.epochs or preset.epochs, batch_size=cfg.batch_size or preset.batch_size, lr=cfg.lr or preset.lr,
         weight_decay=cfg.weight_decay, aft=cfg.aft, alpha=cfg.alpha, lambda_mode=cfg.lambda_mode,
         ma_beta=cfg.ma_beta if cfg.ma_beta is not None else (0.5 if cfg.lambda_mode == "paper" else 0.0),
-        specaug=cfg.specaug, class_weights=cfg.class_weights)
+        specaug=cfg.specaug, class_weights=cfg.class_weights, specaug_mode=cfg.specaug_mode,
+        lr_schedule=cfg.lr_schedule, lr_min_factor=cfg.lr_min_factor, min_se=cfg.min_se)
     set_seed(seed)
-    spec = FeatureSpec(sample_rate=16000, length=cfg.length, pad=cfg.pad, frames=n_frames(cfg.length))
+    spec = FeatureSpec(sample_rate=16000, length=cfg.length, pad=cfg.pad, frames=n_frames(cfg.length),
+                       fade_out=cfg.fade_samples)
     config = preset.ast_config(spec.frames, data.classes)
     pretrained = None
     if cfg.init:
-        pretrained, note = load_pretrained_ast(cfg.init, config)
+        pretrained, note = load_pretrained_ast(cfg.init, config, cfg.pos_embed)
         if note not in notes:
             notes.append(note)
     model = AFTClassifier(config, discriminator=cfg.aft, ast=pretrained)

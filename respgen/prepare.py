@@ -27,6 +27,7 @@ from respgen.data.icbhi import (
 from respgen.data.manifest import RealClip
 from respgen.data.splits import ValSplit, choose_val_patients
 from respgen.errors import RespgenError
+from respgen.features import fade
 from respgen.labels import classes_for, label_for
 from respgen.workspace import Workspace
 
@@ -173,7 +174,7 @@ def _assign_val(jobs: list[RecordingJob], cfg: PrepareConfig):
 
 
 def _run_jobs(jobs: list[RecordingJob], staging: Path, cfg: PrepareConfig, progress: Progress | None):
-    args = [(j, staging, cfg.sample_rate, cfg.labels) for j in jobs]
+    args = [(j, staging, cfg.sample_rate, cfg.labels, cfg.fade_samples) for j in jobs]
     workers = min(cfg.workers, len(jobs))
     done = 0
     if workers <= 1:
@@ -201,10 +202,11 @@ def _init_worker() -> None:
 
 
 def _cut_recording(arg) -> tuple[list[RealClip], list[dict[str, str]]]:
-    """Decode one recording once, resample it once, write every cycle as its own clip."""
-    job, staging, sample_rate, scheme = arg
+    """Decode one recording once, resample it once (and with `fade_samples`, fade the whole recording in
+    and out linearly, as the reference's get_individual_cycles_torchaudio), write every cycle as its own clip."""
+    job, staging, sample_rate, scheme, fade_samples = arg
     wave, sr = read_audio(job.wav)
-    wave = resample(wave, sr, sample_rate)
+    wave = fade(resample(wave, sr, sample_rate), fade_samples, fade_samples)
     n = wave.shape[0]
     rows, skipped = [], []
     out_dir = staging / "clips" / job.split

@@ -34,10 +34,14 @@ class SynthResult:
         return self.__dict__.copy()
 
 
-def conditioning_order(ids: list[str], k: int, seed: int, label: str) -> str:
-    """The real clip the k-th synthetic clip of `label` is conditioned on: a seeded permutation of the
-    class's real cycles, each used once before any is reused (a fresh permutation per pass)."""
+def conditioning_order(ids: list[str], k: int, seed: int, label: str, mode: str = "permutation") -> str:
+    """The real clip the k-th synthetic clip of `label` is conditioned on. `permutation`: a seeded
+    permutation of the class's real cycles, each used once before any is reused (a fresh permutation
+    per pass). `random`: drawn uniformly with replacement, as the reference's `random.randrange`
+    (inference.py:168; seeded here per clip, so a resumed run draws the same)."""
     n = len(ids)
+    if mode == "random":
+        return sorted(ids)[random.Random(f"{seed}:{label}:random:{k}").randrange(n)]
     rng = random.Random(f"{seed}:{label}:{k // n}")
     order = sorted(ids)
     rng.shuffle(order)
@@ -69,7 +73,13 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
     model.to(device)
     params = model.params
     n_samples = int(round(cfg.length * params.sample_rate))
-    frames = -(-n_samples // params.hop)  # vocode whole frames, then cut to the exact length
+    if cfg.trim:
+        frames = -(-n_samples // params.hop)  # vocode whole frames, then cut to the exact length
+        cond_samples = frames * params.hop
+    else:  # the reference: vocode every mel frame of the LENGTH-second clip (4 s: 251 frames -> 64256 samples)
+        frames = 1 + n_samples // params.hop
+        cond_samples = n_samples
+        n_samples = frames * params.hop
 
     # resume: keep rows whose files exist; each class needs cfg.n in total
     existing = ws.synthetic_rows()
@@ -80,7 +90,8 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
         for k in range(cfg.n):
             cid = f"{c}_{k:05d}"
             if cid not in done_ids:
-                todo.append((c, k, cid, real_by_id[conditioning_order(list(real_by_id), k, cfg.seed, c)]))
+                src = conditioning_order(list(real_by_id), k, cfg.seed, c, cfg.conditioning)
+                todo.append((c, k, cid, real_by_id[src]))
     dtype = fast_dtype(cfg.precision, device)
     per_clip_bytes = bytes_per_sample(params, default_cache(device), dtype) * frames * params.hop
     batch = max(1, min(cfg.batch_size, int(cfg.max_cache_gb * 2**30 // per_clip_bytes)))
@@ -89,7 +100,10 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
     for i in range(0, len(todo), batch):
         chunk = todo[i : i + batch]
         mels = torch.stack([
-            vocoder_mel(fit_length(load_clip(ws.manifest, src, params.sample_rate), frames * params.hop), **params.mel_kwargs())[:, :frames]
+            vocoder_mel(
+                fit_length(load_clip(ws.manifest, src, params.sample_rate), cond_samples, "repeat", cfg.fade_samples),
+                **params.mel_kwargs(),
+            )[:, :frames]
             for _, _, _, src in chunk
         ]).to(device)
         gens = [torch.Generator().manual_seed(clip_seed(cfg.seed, c, k)) for c, k, _, _ in chunk]

@@ -69,7 +69,8 @@ def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None 
     if cfg.ema_decay > 0 and ema is None:
         ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
-    data = CycleCrops(ws.manifest, rows, params)
+    clip_samples = round(cfg.clip_length * params.sample_rate) if cfg.clip_length else None
+    data = CycleCrops(ws.manifest, rows, params, clip_samples, cfg.fade_samples)
     model, optimizer = accelerator.prepare(model, optimizer)
     levels = noise_levels(params).to(accelerator.device)
     train_cfg = cfg.model_dump(mode="json")

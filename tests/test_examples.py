@@ -21,7 +21,7 @@ def test_toml_examples_load(name, tmp_path):
     ft = load_config(FinetuneConfig, "finetune", path, {})
     if name == "paper.toml":
         assert (voc.preset, ft.preset, ft.alpha, ft.lr, ft.batch_size, ft.epochs) == ("base", "base", 0.2, 5e-5, 32, 50)
-        assert (ft.lambda_mode, ft.select_on, syn.length, syn.steps, prep.val_fraction) == ("paper", "test", 4.0, "fast", 0.1)
+        assert (ft.lambda_mode, ft.select_on, syn.length, syn.steps, prep.val_fraction) == ("paper", "test", 4.0, "fast", 0.0)
     else:
         assert voc.preset == ft.preset == "tiny"
 

@@ -36,20 +36,23 @@ def pick_synthetic(rows: list[dict], classes: tuple[str, ...], per_class: int | 
 
 
 def assemble(classes: tuple[str, ...], manifest: Path, real: list[dict], synth_manifest: Path, synthetic: list[dict],
-             length: float, pad: str) -> RunData:
-    """Features for the real train cycles followed by `synthetic`, and for the val/test splits."""
+             length: float, pad: str, fade_out: int = 0, synthetic_fit: str = "pad") -> RunData:
+    """Features for the real train cycles followed by `synthetic`, and for the val/test splits.
+    `fade_out`: samples faded out at the end of padded cycles; `synthetic_fit`: `pad` (as real cycles)
+    or `resize` (the synthetic clip's fbank resized to the real clips' frame count)."""
     index = {c: i for i, c in enumerate(classes)}
     train_real = [r for r in real if r["split"] == "train"]
-    feats = [features_for_rows(manifest, train_real, length, pad)]
+    feats = [features_for_rows(manifest, train_real, length, pad, fade_out)]
     if synthetic:
-        feats.append(features_for_rows(synth_manifest, synthetic, length, pad))
+        feats.append(features_for_rows(synth_manifest, synthetic, length, pad, fade_out, fit=synthetic_fit))
     labels = torch.tensor([index[r["label"]] for r in train_real + synthetic])
     domains = torch.tensor([0] * len(train_real) + [1] * len(synthetic))
     evals = {}
     for split in ("val", "test"):
         rows = [r for r in real if r["split"] == split]
         if rows:
-            evals[split] = (features_for_rows(manifest, rows, length, pad), torch.tensor([index[r["label"]] for r in rows]))
+            feats_split = features_for_rows(manifest, rows, length, pad, fade_out)
+            evals[split] = (feats_split, torch.tensor([index[r["label"]] for r in rows]))
 
     def by_class(rows):
         return {c: sum(1 for r in rows if r["label"] == c) for c in classes}

@@ -29,6 +29,7 @@ def dann_lambda(progress: float) -> float:
 
 def paper_lambda(iteration: int, epoch: int, iters_per_epoch: int, epochs: int) -> float:
     """The paper code's formula: p = (iteration + epoch * iters_per_epoch) / epochs + 1 / iters_per_epoch,
-    which is not a [0, 1] progress; lambda saturates at ~1 from the first steps."""
+    with `epoch` counted from 1 and `iteration` from 0 as the reference does (main.py:360, 584); not a
+    [0, 1] progress: lambda is ~1.0 from the first iteration (exactly 1.0 in float64 for 191 iterations)."""
     p = (iteration + epoch * iters_per_epoch) / epochs + 1.0 / iters_per_epoch
     return dann_lambda(p)

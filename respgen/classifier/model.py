@@ -76,15 +76,45 @@ def adapt_position_embeddings(pos: torch.Tensor, old: tuple[int, int], new: tupl
     return torch.cat([cls_tokens, grid], dim=1)
 
 
+def reference_position_embeddings(pos: torch.Tensor, old: tuple[int, int], new: tuple[int, int]) -> torch.Tensor:
+    """The reference code's adaptation (a quirk inherited from patch-mix, Classification/models/ast.py:141-161,
+    main.py:234-235): it passes the frame count as the frequency size and the 128 bins as the time size,
+    so it builds a (t', f') = (time patches, freq patches) table: the pretrained (f, t) table's time
+    axis centre-cropped (or interpolated) to f' columns, then its frequency axis stretched (or cropped) to
+    t' rows, flattened row-major, while the patch tokens come frequency-major. For AudioSet's (12, 101)
+    and our (12, 49): the 12 central time columns 44:56, frequency stretched 12 -> 49, and the token at
+    (fi, ti) gets entry (fi * 49 + ti) of that 49 x 12 table: scrambled positions, not a time crop."""
+    cls_tokens, grid = pos[:, :2], pos[:, 2:]
+    h = grid.shape[-1]
+    f_old, t_old = old
+    f_ref, t_ref = new[1], new[0]  # swapped, as in the reference
+    grid = grid.reshape(1, f_old * t_old, h).transpose(1, 2).reshape(1, h, f_old, t_old)
+    if t_ref < t_old:
+        start = t_old // 2 - t_ref // 2
+        grid = grid[..., start : start + t_ref]
+    else:
+        grid = F.interpolate(grid, size=(f_old, t_ref), mode="bilinear")
+    if f_ref < f_old:
+        start = f_old // 2 - f_ref // 2
+        grid = grid[:, :, start : start + f_ref, :]
+    elif f_ref > f_old:
+        grid = F.interpolate(grid, size=(f_ref, t_ref), mode="bilinear")
+    grid = grid.reshape(1, h, f_ref * t_ref).transpose(1, 2)
+    return torch.cat([cls_tokens, grid], dim=1)
+
+
 def patch_grid(config: ASTConfig) -> tuple[int, int]:
     f = (config.num_mel_bins - config.patch_size) // config.frequency_stride + 1
     t = (config.max_length - config.patch_size) // config.time_stride + 1
     return f, t
 
 
-def load_pretrained_ast(source: str, config: ASTConfig) -> tuple[ASTForAudioClassification, str]:
+def load_pretrained_ast(
+    source: str, config: ASTConfig, pos_embed: str = "crop"
+) -> tuple[ASTForAudioClassification, str]:
     """Start from a pretrained AST (local dir or hub id); the encoder's weights are kept (position
-    embeddings adapted to our number of frames), the class head is new. Returns (model, note)."""
+    embeddings adapted to our number of frames: `crop` as the AST paper, `reference` as the reference
+    code's quirk, see `reference_position_embeddings`), the class head is new. Returns (model, note)."""
     local = Path(source)
     hf_logging.disable_progress_bar()
     try:
@@ -105,7 +135,10 @@ def load_pretrained_ast(source: str, config: ASTConfig) -> tuple[ASTForAudioClas
     state = pretrained.audio_spectrogram_transformer.state_dict()
     key = "embeddings.position_embeddings"
     old_grid, new_grid = patch_grid(pc), patch_grid(config)
-    state[key] = adapt_position_embeddings(state[key], old_grid, new_grid)
+    adapt = reference_position_embeddings if pos_embed == "reference" else adapt_position_embeddings
+    state[key] = adapt(state[key], old_grid, new_grid)
     model.audio_spectrogram_transformer.load_state_dict(state)
     note = f"initialised from {source}; position embeddings adapted from {old_grid} to {new_grid} patches" if old_grid != new_grid else f"initialised from {source}"
+    if pos_embed == "reference":
+        note += " (position embeddings the reference code's way: frames taken as frequency, scrambled positions)"
     return model, note

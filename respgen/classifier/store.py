@@ -28,13 +28,15 @@ METRICS_FILE = "metrics.json"
 @dataclass(frozen=True)
 class FeatureSpec:
     """How a clip becomes the model's input: `length` seconds at `sample_rate`, padded by `pad`
-    (repeat | zero), then a kaldi fbank of `frames` x `num_mel_bins`."""
+    (repeat | zero; a padded clip's last `fade_out` samples faded out), then a kaldi fbank of `frames` x
+    `num_mel_bins`."""
 
     sample_rate: int
     length: float
     pad: str
     frames: int
     num_mel_bins: int = 128
+    fade_out: int = 0
 
 
 @dataclass
@@ -80,7 +82,8 @@ def read_info(model_dir: Path) -> ModelInfo:
         raw = json.loads(path.read_text(encoding="utf-8"))
         f = raw["features"]
         spec = FeatureSpec(sample_rate=int(f.get("sample_rate", 16000)), length=float(f["length"]), pad=str(f["pad"]),
-                           frames=int(f.get("frames", 0)), num_mel_bins=int(f.get("num_mel_bins", 128)))
+                           frames=int(f.get("frames", 0)), num_mel_bins=int(f.get("num_mel_bins", 128)),
+                           fade_out=int(f.get("fade_out", 0)))
         return ModelInfo(list(raw["labels"]), spec, raw)
     except (ValueError, KeyError, TypeError) as e:
         raise RespgenError(f"unreadable {INFO_FILE}: {e.__class__.__name__}", path) from None

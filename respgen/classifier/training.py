@@ -14,11 +14,12 @@ import torch.nn.functional as F
 from accelerate import Accelerator
 from torch.utils.data import DataLoader, TensorDataset
 
-from respgen.classifier.data import spec_augment
 from respgen.classifier.dataset import RunData
 from respgen.classifier.grl import dann_lambda, paper_lambda
 from respgen.classifier.metrics import confusion_matrix, icbhi_scores
 from respgen.classifier.model import AFTClassifier
+from respgen.classifier.schedule import make_scheduler, start_epoch
+from respgen.classifier.specaugment import augment
 
 METRIC_KEYS = ("sp", "se", "score", "accuracy")
 
@@ -35,6 +36,10 @@ class TrainSettings:
     ma_beta: float
     specaug: float
     class_weights: bool
+    specaug_mode: str = "clip"  # clip | batch (the reference: one mask set per batch)
+    lr_schedule: str = "step"  # step | epoch (the reference: cosine set per epoch)
+    lr_min_factor: float = 0.0  # the cosine ends at lr * this
+    min_se: float | None = None  # select only epochs with Se above this (the reference: 0.05)
 
 
 def train_classifier(model: AFTClassifier, data: RunData, s: TrainSettings, seed: int, select_on: str,
@@ -46,7 +51,7 @@ def train_classifier(model: AFTClassifier, data: RunData, s: TrainSettings, seed
                         generator=torch.Generator().manual_seed(seed), drop_last=len(labels) > s.batch_size)
     optimizer = torch.optim.Adam(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
     iters = len(loader)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=s.epochs * iters)
+    scheduler = make_scheduler(optimizer, s.lr_schedule, s.epochs, iters, s.lr_min_factor)
     weight = None
     if s.class_weights:
         counts = torch.bincount(labels, minlength=len(data.classes)).float().clamp(min=1)
@@ -57,13 +62,14 @@ def train_classifier(model: AFTClassifier, data: RunData, s: TrainSettings, seed
     step = 0
     for epoch in range(s.epochs):
         wrapped.train()
+        start_epoch(scheduler, epoch + 1)
         totals = {"loss": 0.0, "disc_correct": 0, "n": 0}
         for it, (x, y, d) in enumerate(loader):
             if s.lambda_mode == "paper":
-                lam = paper_lambda(it, epoch, iters, s.epochs)
+                lam = paper_lambda(it, epoch + 1, iters, s.epochs)  # the reference counts epochs from 1
             else:
                 lam = dann_lambda(step / max(1, s.epochs * iters))
-            x = spec_augment(x, s.specaug, aug_gen)
+            x = augment(x, s.specaug, s.specaug_mode, aug_gen)
             loss, domain = train_step(wrapped, optimizer, scheduler, accelerator, x, y, d, lam,
                                       alpha=s.alpha if s.aft else 0.0, weight=weight, ma_beta=s.ma_beta)
             step += 1
@@ -79,8 +85,9 @@ def train_classifier(model: AFTClassifier, data: RunData, s: TrainSettings, seed
             entry[split] = evaluate(unwrapped, fx, fy, data.classes, s.batch_size * 2, accelerator)
         history.append(entry)
         key = entry.get(select_on, {}).get("score") if select_on in ("val", "test") else None
-        if select_on == "last" or best is None or (key is not None and key > best[0]):
-            best = (key, epoch + 1)
+        ok = key is not None and (s.min_se is None or entry[select_on]["se"] > s.min_se)
+        if select_on == "last" or best is None or (ok and (not best[2] or key > best[0])):
+            best = (key, epoch + 1, ok)
             best_state = {k: v.detach().cpu().clone() for k, v in unwrapped.state_dict().items()}
         if progress:
             shown = entry.get("val") or entry.get("test") or {}
@@ -91,6 +98,7 @@ def train_classifier(model: AFTClassifier, data: RunData, s: TrainSettings, seed
     return {
         "selected_on": select_on,
         "best_epoch": best[1],
+        **({"min_se": s.min_se, "min_se_met": best[2]} if s.min_se is not None and select_on != "last" else {}),
         "classes": list(data.classes),
         **{split: chosen[split] for split in data.evals},
         "history": history,
