@@ -69,7 +69,7 @@ def test_flags_win_and_name_no_file(tmp_path):
 
 
 def test_sections_of_other_commands_are_accepted(tmp_path):
-    path = toml(tmp_path, '[prepare]\nlabels = "binary"\n[vocoder_import]\nanything = 1\n[finetune]\naft = true\n')
+    path = toml(tmp_path, '[prepare]\nlabels = "binary"\n[vocoder_import]\nforce = true\n[finetune]\naft = true\n')
     assert load_config(SynthConfig, "synth", path, {"classes": ["both"], "n": 1}).n == 1
 
 
