@@ -33,5 +33,5 @@ PRESETS: dict[str, VocoderParams] = {
     "base": VocoderParams(),  # the paper's DiffWave_BASE
     "tiny": VocoderParams(residual_layers=4, residual_channels=16, dilation_cycle=4),  # CPU tests
     # CPU, demo data: see docs/benchmarks.md for its measured fidelity and training time
-    "demo": VocoderParams(residual_layers=10, residual_channels=32, dilation_cycle=5, crop_frames=32),
+    "demo": VocoderParams(residual_layers=12, residual_channels=48, dilation_cycle=6, crop_frames=48),
 }

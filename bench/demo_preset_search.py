@@ -2,9 +2,9 @@
 
 On the demo data: one real-only tiny AST (`finetune --preset tiny --no-synthetic`), then for each
 candidate vocoder configuration a fresh vocoder trained in its own workdir, `synth` of 32 cycles per
-minority class, and `benchmarks/fidelity_check.py` over the synth manifest.
+minority class, and `bench/fidelity_check.py` over the synth manifest.
 
-    python benchmarks/demo_preset_search.py OUT [--cpu] [--only NAME ...]
+    python bench/demo_preset_search.py OUT [--cpu] [--only NAME ...]
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ conditioned on, the loudness-matched noise baseline, the real-vs-real baseline, 
 a real-only classifier (`finetune --no-synthetic`), then checks item 6's thresholds:
 label agreement >= 70% and mel L1 <= 0.6 x noise for crackle and wheeze.
 
-    python benchmarks/fidelity_check.py WORKDIR --model WORKDIR/models/real-only [--json out.json]
+    python bench/fidelity_check.py WORKDIR --model WORKDIR/models/real-only [--json out.json]
 """
 
 from __future__ import annotations
