@@ -29,7 +29,8 @@ class ReportResult:
     runs: list[str]
     frechet: dict[str, float | None]
     discriminator_accuracy: float | None
-    synthetic: dict = field(default_factory=dict)  # {"fidelity": {class: {mel_l1, mel_l1_noise, mel_l1_real, label_agreement}}}
+    # {"fidelity": {class: {mel_l1, mel_l1_noise, mel_l1_real, label_agreement}}}
+    synthetic: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -223,17 +224,19 @@ def _fidelity(ws, cfg, classes, train, synthetic, out: Path, figures: list[str])
 
     md += ["Log-mel L1 distance (the vocoder's mel, values in [0, 1]) of each synthetic cycle to the real cycle it "
            "was conditioned on, beside two baselines: Gaussian noise with the conditioning cycle's loudness, and two "
-           "different real cycles of the class. Closer than noise is the least a vocoder must do; label agreement is the "
-           "share of a class's synthetic cycles that a classifier trained on real cycles only labels as that class.", "",
+           "different real cycles of the class. Closer than noise is the least a vocoder must do; label agreement "
+           "is the share of a class's synthetic cycles that a classifier trained on real cycles only labels as that "
+           "class.", "",
            f"Label agreement model: `{model_dir}`." if model is not None
            else "Label agreement: no real-only model (run `respgen finetune --no-synthetic` or pass --model).", "",
            "| class | mel L1 | noise baseline | real-vs-real | label agreement |", "|---|--:|--:|--:|--:|"]
-    md += [f"| {c} | {f(v['mel_l1'])} | {f(v['mel_l1_noise'])} | {f(v['mel_l1_real'])} | {share(v['label_agreement'])} |"
-           for c, v in result.items()]
+    md += [f"| {c} | {f(v['mel_l1'])} | {f(v['mel_l1_noise'])} | {f(v['mel_l1_real'])} | "
+           f"{share(v['label_agreement'])} |" for c, v in result.items()]
     md.append("")
     noisy = [c for c, v in result.items() if v["mel_l1"] is not None and v["mel_l1"] >= v["mel_l1_noise"]]
     if noisy:
-        md += [f"**The synthetic {', '.join(noisy)} cycles are noise-like** (no closer to their conditioning than noise).", ""]
+        md += [f"**The synthetic {', '.join(noisy)} cycles are noise-like** "
+               "(no closer to their conditioning than noise).", ""]
     curve = _validation_curve(ws)
     if curve:
         plots.validation_curve(out / "vocoder-validation.png", *curve)

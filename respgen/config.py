@@ -77,7 +77,9 @@ class VocoderTrainConfig(Config):
     seed: int = Field(0, description="Seed")
     cpu: bool = Field(False, description=CPU)
     eval_every: int = Field(
-        1000, ge=0, description="Every N steps re-vocode held-out cycles, log their mel L1 and keep audio samples; 0 = off"
+        1000,
+        ge=0,
+        description="Every N steps re-vocode held-out cycles, log their mel L1 and keep audio samples; 0 = off",
     )
     eval_clips: int = Field(4, ge=1, description="Held-out cycles re-vocoded per evaluation (val split, else train)")
     eval_seconds: float = Field(2.0, gt=0, description="Seconds of each held-out cycle re-vocoded")

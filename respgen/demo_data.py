@@ -58,7 +58,8 @@ def make_demo_data(cfg: DemoDataConfig) -> DemoDataResult:
     counts = {s: Counter() for s in ("train", "test")}
     recordings = Counter()
     per_recording = cfg.recordings_per_patient * cfg.cycles_per_recording
-    pools = {"train": class_pool(n_train * per_recording, rng), "test": class_pool((cfg.patients - n_train) * per_recording, rng)}
+    n_test = cfg.patients - n_train
+    pools = {"train": class_pool(n_train * per_recording, rng), "test": class_pool(n_test * per_recording, rng)}
     for p in range(cfg.patients):
         patient = FIRST_PATIENT + p
         split = "train" if p < n_train else "test"

@@ -98,7 +98,8 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
         audio = sample(model, mels, cfg.steps, gens, AUTOCAST[cfg.precision] if device.type != "cpu" else None).cpu()
         for (c, k, cid, src), wave in zip(chunk, audio):
             write_wav(ws.synth / c / f"{cid}.wav", wave[:n_samples], params.sample_rate)
-            fid = clip_fidelity(wave[:n_samples], load_clip(ws.manifest, src, params.sample_rate), cid, **params.mel_kwargs())
+            real_audio = load_clip(ws.manifest, src, params.sample_rate)
+            fid = clip_fidelity(wave[:n_samples], real_audio, cid, **params.mel_kwargs())
             rows.append(SyntheticClip(
                 id=cid, path=f"{c}/{cid}.wav", label=c, split="train", source="synthetic",
                 conditioned_on=src["id"], patient=src["patient"], vocoder=vocoder_info,
@@ -115,4 +116,5 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
     total = {c: sum(1 for r in rows if r["label"] == c) for c in classes}
     mine = [r for r in rows if r["label"] in classes]
     fidelity = class_summary(rows_fidelity(ws.synth_manifest, mine, ws.manifest, {r["id"]: r for r in real}), classes)
-    return SynthResult(manifest=str(ws.synth_manifest), written=written, total=total, vocoder=vocoder_info, fidelity=fidelity)
+    return SynthResult(manifest=str(ws.synth_manifest), written=written, total=total, vocoder=vocoder_info,
+                       fidelity=fidelity)

@@ -84,7 +84,8 @@ def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None 
         ws.vocoder.mkdir(parents=True, exist_ok=True)
     evalset = _eval_set(cfg, ws, params) if accelerator.is_main_process and cfg.eval_every else None
     if cfg.log_with:
-        accelerator.init_trackers("logs", config={k: v for k, v in train_cfg.items() if isinstance(v, (int, float, str, bool))})
+        hparams = {k: v for k, v in train_cfg.items() if isinstance(v, (int, float, str, bool))}
+        accelerator.init_trackers("logs", config=hparams)
     val = None
     model.train()
     while step < cfg.max_steps:
@@ -154,7 +155,8 @@ def _eval_set(cfg: VocoderTrainConfig, ws: Workspace, params) -> EvalSet:
     return make_eval_set(ws.manifest, rows, params, cfg.eval_seconds)
 
 
-def _validate(ws: Workspace, accelerator: Accelerator, model, evalset: EvalSet, step: int, sample_rate: int, seed: int) -> float:
+def _validate(ws: Workspace, accelerator: Accelerator, model, evalset: EvalSet, step: int, sample_rate: int,
+              seed: int) -> float:
     """Re-vocode the held-out cycles; keep their audio as `vocoder/samples/step-N/<id>.wav` (the last
     KEEP_SAMPLES evaluations) and send it to a TensorBoard tracker when there is one."""
     distance, audio = evaluate(accelerator.unwrap_model(model), evalset, accelerator.device, seed)

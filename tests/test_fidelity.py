@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from conftest import add_synthetic_rows
+
 from respgen.data.manifest import read_rows
 from respgen.fidelity import class_summary, clip_fidelity, label_agreement, mel_l1, noise_l1, noise_like
 
@@ -29,24 +29,42 @@ def test_metric_definition():
     assert mel_l1(tone(f=445.0), a) < noise  # a near-copy is closer than loudness-matched noise
     fid = clip_fidelity(a, a, "x")
     assert fid["mel_l1"] == 0.0 and fid["mel_l1_noise"] > 0
-    s = class_summary([{"label": "crackle", "mel_l1": 0.5, "mel_l1_noise": 0.4}, {"label": "wheeze", **fid}], ["crackle", "wheeze"])
+    s = class_summary(
+        [{"label": "crackle", "mel_l1": 0.5, "mel_l1_noise": 0.4}, {"label": "wheeze", **fid}], ["crackle", "wheeze"]
+    )
     assert noise_like(s) == ["crackle"]
-    assert label_agreement(["crackle", "normal", "crackle", "crackle"], "crackle") == 0.75 and label_agreement([], "x") is None
+    assert (
+        label_agreement(["crackle", "normal", "crackle", "crackle"], "crackle") == 0.75
+        and label_agreement([], "x") is None
+    )
 
 
 def test_vocoder_validation_in_metrics(mini_copy: Path):
     from respgen.config import VocoderTrainConfig
     from respgen.train_vocoder import train_vocoder
 
-    r = train_vocoder(VocoderTrainConfig(workdir=mini_copy, preset="tiny", max_steps=4, batch_size=2, save_every=4,
-                                         log_every=1, eval_every=2, eval_clips=2, eval_seconds=0.5))
+    r = train_vocoder(
+        VocoderTrainConfig(
+            workdir=mini_copy,
+            preset="tiny",
+            max_steps=4,
+            batch_size=2,
+            save_every=4,
+            log_every=1,
+            eval_every=2,
+            eval_clips=2,
+            eval_seconds=0.5,
+        )
+    )
     rows = [json.loads(x) for x in (mini_copy / "vocoder" / "metrics.jsonl").read_text().splitlines()]
     evals = [x for x in rows if "val_mel_l1" in x]
     assert [x["step"] for x in evals] == [2, 4] and all("loss" in x for x in evals)
     assert all(0 < x["val_mel_l1"] <= 1 and x["val_mel_l1_noise"] > 0 for x in evals)
     assert r.val_mel_l1 == evals[-1]["val_mel_l1"]
     samples = sorted(p.name for p in (mini_copy / "vocoder" / "samples").iterdir())
-    assert samples == ["step-2", "step-4"] and len(list((mini_copy / "vocoder" / "samples" / "step-4").glob("*.wav"))) == 2
+    assert (
+        samples == ["step-2", "step-4"] and len(list((mini_copy / "vocoder" / "samples" / "step-4").glob("*.wav"))) == 2
+    )
 
 
 def test_log_with_missing_tracker_is_one_line(cli, mini_copy: Path):
@@ -56,7 +74,9 @@ def test_log_with_missing_tracker_is_one_line(cli, mini_copy: Path):
         pytest.skip("tensorboard is installed")
     except ImportError:
         pass
-    r = cli("vocoder", "train", "--workdir", mini_copy, "--preset", "tiny", "--max-steps", "1", "--log-with", "tensorboard")
+    r = cli(
+        "vocoder", "train", "--workdir", mini_copy, "--preset", "tiny", "--max-steps", "1", "--log-with", "tensorboard"
+    )
     assert r.exit_code == 2 and "respgen[tensorboard]" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
@@ -99,4 +119,6 @@ def test_finetune_warns_on_noise_like_synthetic(mini_copy: Path):
     result = finetune(FinetuneConfig(workdir=mini_copy, preset="tiny", epochs=1, length=1.0, batch_size=16, name="n"))
     warn = [n for n in result.notes if "noise-like" in n]
     assert len(warn) == 1 and "\n" not in warn[0]
-    assert warn == [n for n in json.loads((mini_copy / "models" / "n" / "respgen.json").read_text())["notes"] if "noise-like" in n]
+    assert warn == [
+        n for n in json.loads((mini_copy / "models" / "n" / "respgen.json").read_text())["notes"] if "noise-like" in n
+    ]

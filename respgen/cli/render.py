@@ -70,7 +70,8 @@ def fidelity_lines(fidelity: dict) -> None:
     """Per class: mean log-mel L1 to the conditioning cycles vs the loudness-matched noise baseline."""
     for c, f in fidelity.items():
         verdict = "noise-like" if f["mel_l1"] >= f["mel_l1_noise"] else f"{f['mel_l1'] / f['mel_l1_noise']:.2f}x noise"
-        console.print(f"{c}: mel L1 {f['mel_l1']:.3f} to conditioning (noise baseline {f['mel_l1_noise']:.3f}; {verdict})")
+        noise = f["mel_l1_noise"]
+        console.print(f"{c}: mel L1 {f['mel_l1']:.3f} to conditioning (noise baseline {noise:.3f}; {verdict})")
 
 
 def _pct(x) -> str:
