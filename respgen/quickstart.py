@@ -102,6 +102,6 @@ def fidelity_summary(fidelity: dict, steps: int) -> str:
     noise = ", ".join(f"{f['mel_l1_noise']:.3f}" for f in fidelity.values())
     text = f"mel L1 to conditioning {numbers} (noise baseline {noise})"
     if any(f["mel_l1"] >= f["mel_l1_noise"] for f in fidelity.values()):
-        text += (f". The {steps}-step tiny vocoder's cycles are noise-like; `vocoder train --preset demo` makes cycles "
-                 "much closer to their mels (docs/benchmarks.md)")
+        text += (f". The {steps}-step tiny vocoder's cycles are noise-like; `vocoder train --preset demo` gets closer "
+                 "(0.5-0.6x noise) but not yet class-bearing crackles (docs/benchmarks.md)")
     return text
