@@ -3,7 +3,8 @@ distances in the classifier's feature space, discriminator accuracy, every run's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from respgen.classifier.store import find_runs, load_model_dir, read_metrics, ru
 from respgen.config import ReportConfig
 from respgen.data.manifest import load_clip
 from respgen.features import fit_length, vocoder_mel
+from respgen.fidelity import class_summary, label_agreement, predict_labels, real_l1, rows_fidelity
 from respgen.report import plots
 from respgen.report.frechet import frechet_distance
 from respgen.workspace import Workspace
@@ -27,6 +29,8 @@ class ReportResult:
     runs: list[str]
     frechet: dict[str, float | None]
     discriminator_accuracy: float | None
+    # {"fidelity": {class: {mel_l1, mel_l1_noise, mel_l1_real, label_agreement}}}
+    synthetic: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -49,8 +53,9 @@ def build_report(cfg: ReportConfig) -> ReportResult:
     classes = list(ws.classes()) if ws.prepare_info.is_file() else sorted({r["label"] for r in train})
     with staged_dir(ws.report) as staging:
         md, figures, frechet, disc = _write(ws, cfg, classes, train, synthetic, runs, staging)
-        write_text(staging / "report.md", md)
-    return ReportResult(str(ws.report_md), figures, [n for n, _, _ in runs], frechet, disc)
+        fidelity_md, fidelity = _fidelity(ws, cfg, classes, train, synthetic, staging, figures)
+        write_text(staging / "report.md", md + fidelity_md)
+    return ReportResult(str(ws.report_md), figures, [n for n, _, _ in runs], frechet, disc, {"fidelity": fidelity})
 
 
 def _write(ws, cfg, classes, train, synthetic, runs, out: Path):
@@ -167,3 +172,85 @@ def _feature_space(ws, cfg, classes, train, synthetic, md):
     else:
         md += ["The model was not trained with AFT: no discriminator accuracy.", ""]
     return frechet, disc
+
+
+def _real_only_model(ws: Workspace, cfg: ReportConfig) -> Path | None:
+    """The classifier for label agreement: `--model` when given, else the newest run in the workspace
+    trained without synthetic cycles (`finetune --no-synthetic`); None when there is none."""
+    if cfg.model is not None:
+        return cfg.model
+    for _, d, _ in reversed(find_runs(ws.models)):
+        info = run_info(d)
+        if not info.get("training", {}).get("synthetic", True) or not sum(
+            info.get("data", {}).get("counts", {}).get("train_synthetic", {}).values()
+        ):
+            return d if (d / "respgen.json").is_file() else next(d.glob("seed-*"), None)
+    return None
+
+
+def _fidelity(ws, cfg, classes, train, synthetic, out: Path, figures: list[str]) -> tuple[str, dict]:
+    """The fidelity section (respgen.fidelity): per class the synthetic clips' log-mel L1 to their
+    conditioning cycles, the noise and real-vs-real baselines, a real-only classifier's label agreement,
+    and the vocoder's validation distance over its training steps."""
+    md = ["## Synthetic-data fidelity", ""]
+    result: dict[str, dict] = {}
+    by_id = {r["id"]: r for r in train}
+    model_dir = _real_only_model(ws, cfg)
+    model = load_model_dir(model_dir) if model_dir is not None and synthetic else None
+    syn_classes = [c for c in classes if any(r["label"] == c for r in synthetic)]
+    for c in syn_classes:
+        rows = sorted((r for r in synthetic if r["label"] == c), key=lambda r: r["id"])[: cfg.max_per_class]
+        summary = class_summary(rows_fidelity(ws.synth_manifest, rows, ws.manifest, by_id), [c]).get(c)
+        n = int(round(float(rows[0].get("duration", 4.0)) * 16000))
+        agreement = None
+        if model is not None and c in model[1].labels:
+            m, info = model
+            predicted = predict_labels(m, info.labels, info.features.length, info.features.pad, ws.synth_manifest, rows)
+            agreement = label_agreement(predicted, c)
+        result[c] = {
+            "mel_l1": summary["mel_l1"] if summary else None,
+            "mel_l1_noise": summary["mel_l1_noise"] if summary else None,
+            "mel_l1_real": real_l1([r for r in train if r["label"] == c], ws.manifest, n),
+            "label_agreement": agreement,
+        }
+    if not result:
+        return "\n".join(md + ["No synthetic cycles in the workspace (run `respgen synth`).", ""]) + "\n", {}
+
+    def f(x):
+        return "–" if x is None else f"{x:.3f}"
+
+    def share(x):
+        return "–" if x is None else f"{100 * x:.0f}%"
+
+    md += ["Log-mel L1 distance (the vocoder's mel, values in [0, 1]) of each synthetic cycle to the real cycle it "
+           "was conditioned on, beside two baselines: Gaussian noise with the conditioning cycle's loudness, and two "
+           "different real cycles of the class. Closer than noise is the least a vocoder must do; label agreement "
+           "is the share of a class's synthetic cycles that a classifier trained on real cycles only labels as that "
+           "class.", "",
+           f"Label agreement model: `{model_dir}`." if model is not None
+           else "Label agreement: no real-only model (run `respgen finetune --no-synthetic` or pass --model).", "",
+           "| class | mel L1 | noise baseline | real-vs-real | label agreement |", "|---|--:|--:|--:|--:|"]
+    md += [f"| {c} | {f(v['mel_l1'])} | {f(v['mel_l1_noise'])} | {f(v['mel_l1_real'])} | "
+           f"{share(v['label_agreement'])} |" for c, v in result.items()]
+    md.append("")
+    noisy = [c for c, v in result.items() if v["mel_l1"] is not None and v["mel_l1"] >= v["mel_l1_noise"]]
+    if noisy:
+        md += [f"**The synthetic {', '.join(noisy)} cycles are noise-like** "
+               "(no closer to their conditioning than noise).", ""]
+    curve = _validation_curve(ws)
+    if curve:
+        plots.validation_curve(out / "vocoder-validation.png", *curve)
+        figures.append("vocoder-validation.png")
+        md += ["![vocoder validation distance](vocoder-validation.png)", ""]
+    return "\n".join(md) + "\n", result
+
+
+def _validation_curve(ws: Workspace) -> tuple[list[int], list[float], list[float]] | None:
+    """(steps, validation mel L1, noise baseline) from `vocoder/metrics.jsonl`; None without evaluations."""
+    if not ws.vocoder_metrics.is_file():
+        return None
+    rows = [json.loads(line) for line in ws.vocoder_metrics.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [r for r in rows if r.get("val_mel_l1") is not None]
+    if not rows:
+        return None
+    return [r["step"] for r in rows], [r["val_mel_l1"] for r in rows], [r["val_mel_l1_noise"] for r in rows]

@@ -63,7 +63,9 @@ CPU = "Force CPU even with a GPU"
 
 
 class VocoderTrainConfig(Config):
-    preset: Literal["base", "tiny"] = Field("base", description="base (paper DiffWave_BASE) or tiny (CPU tests)")
+    preset: Literal["base", "tiny", "demo"] = Field(
+        "base", description="base (paper DiffWave_BASE), tiny (CPU tests) or demo (CPU, class-bearing demo cycles)"
+    )
     max_steps: int = Field(200_000, ge=1, description="Train until this step")
     batch_size: int = Field(16, ge=1, description="Crops per process per step")
     lr: float = Field(2e-4, gt=0, description="Adam learning rate")
@@ -82,6 +84,16 @@ class VocoderTrainConfig(Config):
     )
     fade_samples: int = Field(
         0, ge=0, description="With clip-length: linear fade-out of the last N samples of a padded cycle (paper: 1000)"
+    )
+    eval_every: int = Field(
+        1000,
+        ge=0,
+        description="Every N steps re-vocode held-out cycles, log their mel L1 and keep audio samples; 0 = off",
+    )
+    eval_clips: int = Field(4, ge=1, description="Held-out cycles re-vocoded per evaluation (val split, else train)")
+    eval_seconds: float = Field(2.0, gt=0, description="Seconds of each held-out cycle re-vocoded")
+    log_with: list[Literal["tensorboard", "wandb", "mlflow", "comet_ml", "aim", "clearml", "dvclive"]] = Field(
+        default_factory=list, description="Also log loss, validation distance and audio to this tracker (repeatable)"
     )
 
 

@@ -28,6 +28,21 @@ class DemoDataResult:
         return {"out_dir": str(self.out_dir), "recordings": self.recordings, "counts": self.counts}
 
 
+def class_pool(n: int, rng: np.random.Generator) -> list[str]:
+    """n labels in ICBHI's imbalance (CLASS_PROBS, largest remainder; every class at least once when
+    n allows), shuffled: a split's cycles are dealt from it, so its class shares are exact."""
+    want = [p * n for p in CLASS_PROBS]
+    counts = [max(1, int(w)) if n >= len(CLASSES) else int(w) for w in want]
+    for i in sorted(range(len(want)), key=lambda i: int(want[i]) - want[i]):
+        if sum(counts) >= n:
+            break
+        counts[i] += 1
+    while sum(counts) > n:
+        counts[counts.index(max(counts))] -= 1
+    labels = [c for c, k in zip(CLASSES, counts) for _ in range(k)]
+    return [str(x) for x in rng.permutation(labels)]
+
+
 def make_demo_data(cfg: DemoDataConfig) -> DemoDataResult:
     """Write `cfg.out_dir`: one wav + annotation txt per recording, the split file and the diagnoses.
 
@@ -42,6 +57,9 @@ def make_demo_data(cfg: DemoDataConfig) -> DemoDataResult:
     split_lines, diagnosis_lines = [], []
     counts = {s: Counter() for s in ("train", "test")}
     recordings = Counter()
+    per_recording = cfg.recordings_per_patient * cfg.cycles_per_recording
+    n_test = cfg.patients - n_train
+    pools = {"train": class_pool(n_train * per_recording, rng), "test": class_pool(n_test * per_recording, rng)}
     for p in range(cfg.patients):
         patient = FIRST_PATIENT + p
         split = "train" if p < n_train else "test"
@@ -49,10 +67,8 @@ def make_demo_data(cfg: DemoDataConfig) -> DemoDataResult:
         diagnosis_lines.append(f"{patient},{'Healthy' if p % 3 == 0 else 'COPD'}")
         for r in range(cfg.recordings_per_patient):
             name = f"{patient}_{r + 1}b1_{LOCATIONS[r % len(LOCATIONS)]}_sc_{device}"
-            # every class at least once per recording (when there is room), the rest imbalanced
-            labels = list(CLASSES)[: cfg.cycles_per_recording]
-            labels += list(rng.choice(CLASSES, size=cfg.cycles_per_recording - len(labels), p=CLASS_PROBS))
-            rng.shuffle(labels)
+            labels = pools[split][: cfg.cycles_per_recording]
+            del pools[split][: cfg.cycles_per_recording]
             pieces, lines, t = [np.zeros(int(0.1 * cfg.sample_rate))], [], 0.1
             for label in labels:
                 n = int(rng.uniform(2.0, 4.0) * cfg.sample_rate)

@@ -21,6 +21,7 @@ from respgen.classifier.store import FeatureSpec, save_model_dir, write_metrics
 from respgen.classifier.training import TrainSettings, summarise, train_classifier
 from respgen.config import FinetuneConfig
 from respgen.errors import RespgenError
+from respgen.fidelity import class_summary, noise_like, rows_fidelity
 from respgen.workspace import Workspace
 
 
@@ -45,6 +46,7 @@ def finetune(cfg: FinetuneConfig, progress: Callable[..., None] | None = None) -
         raise RespgenError(f"--name {cfg.name!r} is reserved for the pointer to the newest run", ws.models_latest)
     data = load_run_data(cfg, ws)
     select_on, notes = _selection(cfg, data)
+    notes += synthetic_fidelity_notes(cfg, ws)
     accelerator = Accelerator(cpu=cfg.cpu, mixed_precision=cfg.precision)
     main = accelerator.is_main_process
     name = [_unique(ws.models, cfg.name or f"{time.strftime('%Y%m%d-%H%M%S')}-{_mode(cfg, data)}")]
@@ -89,6 +91,24 @@ def _selection(cfg: FinetuneConfig, data: RunData) -> tuple[str, list[str]]:
         notes.append("warning: no --init: a randomly initialised AST will score poorly on real data; "
                      "start from an AudioSet AST (e.g. --init MIT/ast-finetuned-audioset-10-10-0.4593)")
     return select_on, notes
+
+
+def synthetic_fidelity_notes(cfg: FinetuneConfig, ws: Workspace) -> list[str]:
+    """One warning when the synthetic cycles this run trains on are, for some class, no closer to the real
+    cycles they were conditioned on than loudness-matched noise (`respgen.fidelity`)."""
+    if not cfg.synthetic:
+        return []
+    rows = pick_synthetic(ws.synthetic_rows(), ws.classes(), cfg.synthetic_per_class)
+    if not rows:
+        return []
+    real = {r["id"]: r for r in ws.real_rows(("train",))}
+    summary = class_summary(rows_fidelity(ws.synth_manifest, rows, ws.manifest, real), ws.classes())
+    bad = noise_like(summary)
+    if not bad:
+        return []
+    detail = ", ".join(f"{c} {summary[c]['mel_l1']:.3f} vs noise {summary[c]['mel_l1_noise']:.3f}" for c in bad)
+    return [f"warning: the synthetic cycles are noise-like (log-mel L1 to their conditioning no better than noise: "
+            f"{detail}); train the vocoder longer (e.g. --preset demo on the demo data) before relying on them"]
 
 
 def _mode(cfg: FinetuneConfig, data: RunData) -> str:

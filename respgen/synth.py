@@ -16,6 +16,7 @@ from respgen.config import SynthConfig
 from respgen.data.manifest import SyntheticClip, load_clip
 from respgen.errors import RespgenError
 from respgen.features import fit_length, vocoder_mel
+from respgen.fidelity import class_summary, clip_fidelity, rows_fidelity
 from respgen.labels import CLASSES, parse_classes
 from respgen.vocoder.checkpoint import load_vocoder
 from respgen.vocoder.diffusion import sample
@@ -29,6 +30,7 @@ class SynthResult:
     written: dict[str, int]  # class -> clips written by this run
     total: dict[str, int]  # class -> clips now in the manifest
     vocoder: dict
+    fidelity: dict  # class -> {n, mel_l1, mel_l1_noise}: see respgen.fidelity
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -110,11 +112,13 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
         audio = sample(model, mels, cfg.steps, gens, dtype).cpu()
         for (c, k, cid, src), wave in zip(chunk, audio):
             write_wav(ws.synth / c / f"{cid}.wav", wave[:n_samples], params.sample_rate)
+            real_audio = load_clip(ws.manifest, src, params.sample_rate)
+            fid = clip_fidelity(wave[:n_samples], real_audio, cid, **params.mel_kwargs())
             rows.append(SyntheticClip(
                 id=cid, path=f"{c}/{cid}.wav", label=c, split="train", source="synthetic",
                 conditioned_on=src["id"], patient=src["patient"], vocoder=vocoder_info,
                 seed=clip_seed(cfg.seed, c, k), steps=cfg.steps, sample_rate=params.sample_rate,
-                duration=n_samples / params.sample_rate,
+                duration=n_samples / params.sample_rate, **fid,
             ))
             written[c] += 1
         rows.sort(key=lambda r: r["id"])
@@ -124,4 +128,7 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
     if not ws.synth_manifest.is_file():
         write_jsonl(ws.synth_manifest, rows)
     total = {c: sum(1 for r in rows if r["label"] == c) for c in classes}
-    return SynthResult(manifest=str(ws.synth_manifest), written=written, total=total, vocoder=vocoder_info)
+    mine = [r for r in rows if r["label"] in classes]
+    fidelity = class_summary(rows_fidelity(ws.synth_manifest, mine, ws.manifest, {r["id"]: r for r in real}), classes)
+    return SynthResult(manifest=str(ws.synth_manifest), written=written, total=total, vocoder=vocoder_info,
+                       fidelity=fidelity)

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -12,6 +14,8 @@ import torch
 from accelerate import Accelerator
 from safetensors.torch import load_file
 
+from respgen.atomic import staged_dir
+from respgen.audio import write_wav
 from respgen.config import VocoderTrainConfig
 from respgen.errors import RespgenError
 from respgen.vocoder.checkpoint import (
@@ -25,6 +29,7 @@ from respgen.vocoder.checkpoint import (
 from respgen.vocoder.data import CycleCrops
 from respgen.vocoder.diffusion import noise_levels
 from respgen.vocoder.fast import make_optimizer
+from respgen.vocoder.evaluation import EvalSet, eval_rows, evaluate, make_eval_set
 from respgen.vocoder.model import DiffWave
 from respgen.vocoder.params import PRESETS
 from respgen.vocoder.training import train_step, update_ema, weights_digest
@@ -40,6 +45,8 @@ class VocoderTrainResult:
     clips: int
     processes: int
     weights_digest: str  # sha256 of this process's final weights (identical on every DDP rank)
+    val_mel_l1: float | None = None  # the last evaluation's mean mel L1 of re-vocoded held-out cycles
+    val_mel_l1_noise: float | None = None  # the noise baseline of the same cycles
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -57,7 +64,8 @@ def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None 
     if not rows:
         raise RespgenError("no real train cycles in the manifest", ws.manifest)
 
-    accelerator = Accelerator(cpu=cfg.cpu, mixed_precision=cfg.precision)
+    accelerator = Accelerator(cpu=cfg.cpu, mixed_precision=cfg.precision, log_with=_trackers(cfg.log_with) or None,
+                              project_dir=ws.vocoder)
     rank, world = accelerator.process_index, accelerator.num_processes
     ckpt = None if cfg.fresh else latest_checkpoint(ws.vocoder)
     if ckpt is not None and ckpt.config.get("imported_from"):
@@ -81,6 +89,11 @@ def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None 
     t0 = time.perf_counter()
     if accelerator.is_main_process:
         ws.vocoder.mkdir(parents=True, exist_ok=True)
+    evalset = _eval_set(cfg, ws, params) if accelerator.is_main_process and cfg.eval_every else None
+    if cfg.log_with:
+        hparams = {k: v for k, v in train_cfg.items() if isinstance(v, (int, float, str, bool))}
+        accelerator.init_trackers("logs", config=hparams)
+    val = None
     model.train()
     while step < cfg.max_steps:
         audio, mel = (x.to(accelerator.device) for x in data.batch(step, cfg.batch_size, rank, world, cfg.seed))
@@ -95,8 +108,15 @@ def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None 
             rate = (step - start) / elapsed if elapsed > 0 else 0.0
             if progress:
                 progress(step, cfg.max_steps, loss=loss, steps_s=rate)
-            if step % cfg.log_every == 0 or step == cfg.max_steps:
+            evaluated = evalset is not None and step % cfg.eval_every == 0
+            if evaluated:
+                val = _validate(ws, accelerator, model, evalset, step, params.sample_rate, cfg.seed)
+            if step % cfg.log_every == 0 or step == cfg.max_steps or evaluated:
                 entry = {"step": step, "loss": loss, "grad_norm": result.grad_norm, "steps_per_s": rate, "lr": cfg.lr}
+                if evaluated:
+                    entry.update(val_mel_l1=val, val_mel_l1_noise=evalset.noise_l1)
+                if cfg.log_with:
+                    accelerator.log({k: v for k, v in entry.items() if k != "step"}, step=step)
                 with open(ws.vocoder_metrics, "a", encoding="utf-8") as f:
                     f.write(json.dumps(entry) + "\n")
         if step % cfg.save_every == 0 or step == cfg.max_steps:
@@ -104,6 +124,8 @@ def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None 
             if accelerator.is_main_process:
                 save_checkpoint(ws.vocoder, step, accelerator.unwrap_model(model), train_cfg, optimizer, ema, cfg.keep)
     accelerator.wait_for_everyone()
+    if cfg.log_with:
+        accelerator.end_training()
     final = latest_checkpoint(ws.vocoder)
     return VocoderTrainResult(
         checkpoint=str(final.path) if final else "",
@@ -113,7 +135,50 @@ def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None 
         clips=len(data),
         processes=world,
         weights_digest=weights_digest(accelerator.unwrap_model(model)),
+        val_mel_l1=val,
+        val_mel_l1_noise=evalset.noise_l1 if evalset is not None and val is not None else None,
     )
+
+
+KEEP_SAMPLES = 3  # evaluations whose audio samples stay under vocoder/samples/
+TRACKER_PACKAGES = {"tensorboard": "tensorboard"}  # tracker -> module, when it is not the tracker's own name
+
+
+def _trackers(names: list[str]) -> list[str]:
+    """The `--log-with` trackers, each checked to be installed (one clear error, not accelerate's warning)."""
+    for name in names:
+        module = TRACKER_PACKAGES.get(name, name)
+        if importlib.util.find_spec(module) is None:
+            hint = "pip install 'respgen[tensorboard]'" if name == "tensorboard" else f"pip install {module}"
+            raise RespgenError(f"--log-with {name} needs the {module} package: {hint}")
+    return list(names)
+
+
+def _eval_set(cfg: VocoderTrainConfig, ws: Workspace, params) -> EvalSet:
+    """The held-out cycles re-vocoded at every evaluation: val cycles when there is a val split (and it is
+    not trained on), else a fixed sample of train."""
+    val = [] if cfg.include_val else ws.real_rows(("val",))
+    rows = eval_rows(val or ws.real_rows(("train",)), cfg.eval_clips, cfg.seed)
+    return make_eval_set(ws.manifest, rows, params, cfg.eval_seconds)
+
+
+def _validate(ws: Workspace, accelerator: Accelerator, model, evalset: EvalSet, step: int, sample_rate: int,
+              seed: int) -> float:
+    """Re-vocode the held-out cycles; keep their audio as `vocoder/samples/step-N/<id>.wav` (the last
+    KEEP_SAMPLES evaluations) and send it to a TensorBoard tracker when there is one."""
+    distance, audio = evaluate(accelerator.unwrap_model(model), evalset, accelerator.device, seed)
+    root = ws.vocoder / "samples"
+    with staged_dir(root / f"step-{step}") as staging:
+        for cid, wave in zip(evalset.ids, audio):
+            write_wav(staging / f"{cid}.wav", wave, sample_rate)
+    done = sorted((p for p in root.glob("step-*") if p.name[5:].isdigit()), key=lambda p: int(p.name[5:]))
+    for old in done[:-KEEP_SAMPLES]:
+        shutil.rmtree(old, ignore_errors=True)
+    if any(t.name == "tensorboard" for t in accelerator.trackers):
+        writer = accelerator.get_tracker("tensorboard", unwrap=True)
+        for cid, wave in zip(evalset.ids, audio):
+            writer.add_audio(f"val/{cid}", wave.unsqueeze(0), step, sample_rate=sample_rate)
+    return distance
 
 
 def _resume(cfg: VocoderTrainConfig, ws: Workspace, ckpt, model: DiffWave, optimizer, accelerator: Accelerator):

@@ -77,7 +77,9 @@ def test_report_on_the_quickstart_workdir(cli, quick, tmp_path: Path):
     out = json.loads(r.stdout)
     report = (work / "report" / "report.md").read_text()
     assert out["runs"] == ["quickstart-aft", "ce-seeds"]
-    assert set(out["figures"]) == {"counts.png", "mels.png", "run-quickstart-aft.png", "run-ce-seeds.png"}
+    figures = {"counts.png", "mels.png", "run-quickstart-aft.png", "run-ce-seeds.png", "vocoder-validation.png"}
+    assert set(out["figures"]) == figures
+    assert set(out["synthetic"]["fidelity"]) == {"crackle", "wheeze", "both"}
     for fig in out["figures"]:
         assert f"]({fig})" in report
         img = matplotlib.image.imread(work / "report" / fig)

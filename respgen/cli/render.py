@@ -54,13 +54,24 @@ def vocoder_train(result: Any) -> None:
     resumed = f" (resumed at step {result.start_step})" if result.start_step else ""
     loss = f", loss {result.loss:.4f}" if result.loss is not None else " (nothing to do: already at --max-steps)"
     console.print(f"trained to step {result.step}{resumed} on {result.clips} cycles{loss}")
+    if getattr(result, "val_mel_l1", None) is not None:
+        console.print(f"validation mel L1 {result.val_mel_l1:.3f} (noise baseline {result.val_mel_l1_noise:.3f})")
     console.print(f"checkpoint: {result.checkpoint}")
 
 
 def synth(result: Any) -> None:
     for c, total in result.total.items():
         console.print(f"{c}: {result.written[c]} written, {total} in total")
+    fidelity_lines(result.fidelity)
     console.print(f"manifest: {result.manifest}")
+
+
+def fidelity_lines(fidelity: dict) -> None:
+    """Per class: mean log-mel L1 to the conditioning cycles vs the loudness-matched noise baseline."""
+    for c, f in fidelity.items():
+        verdict = "noise-like" if f["mel_l1"] >= f["mel_l1_noise"] else f"{f['mel_l1'] / f['mel_l1_noise']:.2f}x noise"
+        noise = f["mel_l1_noise"]
+        console.print(f"{c}: mel L1 {f['mel_l1']:.3f} to conditioning (noise baseline {noise:.3f}; {verdict})")
 
 
 def _pct(x) -> str:

@@ -15,7 +15,7 @@ from respgen.labels import CLASSES
 
 LOCATIONS = ("Al", "Ar", "Pl", "Pr", "Tc", "Ll", "Lr")
 DEVICES = ("Meditron", "LittC2SE", "AKGC417L", "Litt3200")
-CLASS_PROBS = (0.4, 0.25, 0.2, 0.15)  # imbalanced, like ICBHI
+CLASS_PROBS = (0.5, 0.29, 0.12, 0.09)  # imbalanced like ICBHI train: normal, crackle, wheeze, both
 FIRST_PATIENT = 901
 
 

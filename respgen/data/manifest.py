@@ -50,6 +50,8 @@ class SyntheticClip(TypedDict):
     steps: NotRequired[str]
     sample_rate: NotRequired[int]
     duration: NotRequired[float]
+    mel_l1: NotRequired[float]  # distance to the conditioning cycle's mel (respgen.fidelity)
+    mel_l1_noise: NotRequired[float]  # the same for loudness-matched noise
 
 
 Clip = Union[RealClip, SyntheticClip]

@@ -70,3 +70,17 @@ def run_figure(path: Path, name: str, classes: list[str], confusion: list[list[i
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+def validation_curve(path: Path, steps: list[int], distance: list[float], noise: list[float]) -> None:
+    """The vocoder's validation log-mel L1 over its training steps, with the noise baseline."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(steps, distance, marker="o", label="re-vocoded held-out cycles")
+    ax.plot(steps, noise, linestyle="--", color="gray", label="noise baseline")
+    ax.set_xlabel("vocoder step")
+    ax.set_ylabel("log-mel L1 (lower = closer)")
+    ax.set_title("Vocoder validation distance")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

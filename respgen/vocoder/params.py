@@ -1,4 +1,4 @@
-"""DiffWave hyper-parameters as one plain pydantic object, with the `base` and `tiny` presets."""
+"""DiffWave hyper-parameters as one plain pydantic object, with the `base`, `tiny` and `demo` presets."""
 
 from __future__ import annotations
 
@@ -32,4 +32,6 @@ class VocoderParams(BaseModel):
 PRESETS: dict[str, VocoderParams] = {
     "base": VocoderParams(),  # the paper's DiffWave_BASE
     "tiny": VocoderParams(residual_layers=4, residual_channels=16, dilation_cycle=4),  # CPU tests
+    # CPU, demo data: see docs/benchmarks.md for its measured fidelity and training time
+    "demo": VocoderParams(residual_layers=12, residual_channels=48, dilation_cycle=6, crop_frames=48),
 }
