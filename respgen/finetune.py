@@ -21,6 +21,7 @@ from respgen.classifier.store import FeatureSpec, save_model_dir, write_metrics
 from respgen.classifier.training import TrainSettings, summarise, train_classifier
 from respgen.config import FinetuneConfig
 from respgen.errors import RespgenError
+from respgen.lock import locked
 from respgen.workspace import Workspace
 
 
@@ -34,6 +35,7 @@ class FinetuneResult:
         return {"run_dir": self.run_dir, "notes": self.notes, "metrics": self.metrics}
 
 
+@locked("finetune")
 def finetune(cfg: FinetuneConfig, progress: Callable[..., None] | None = None) -> FinetuneResult:
     """Fine-tune one model per seed and keep it as `models/<run>/` (`models/<run>/seed-N/` for several).
 

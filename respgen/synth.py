@@ -17,6 +17,7 @@ from respgen.data.manifest import SyntheticClip, load_clip
 from respgen.errors import RespgenError
 from respgen.features import fit_length, vocoder_mel
 from respgen.labels import CLASSES, parse_classes
+from respgen.lock import locked
 from respgen.vocoder.checkpoint import load_vocoder
 from respgen.vocoder.diffusion import sample
 from respgen.workspace import Workspace
@@ -49,6 +50,7 @@ def clip_seed(seed: int, label: str, k: int) -> int:
     return zlib.crc32(f"{seed}:{label}:{k}".encode())
 
 
+@locked("synth")
 def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) -> SynthResult:
     """Make `cfg.n` synthetic clips of each class in `cfg.classes` (resuming: clips already listed
     with their audio present are kept).

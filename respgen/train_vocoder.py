@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 
 from respgen.config import VocoderTrainConfig
 from respgen.errors import RespgenError
+from respgen.lock import locked
 from respgen.vocoder.checkpoint import (
     clear_checkpoints,
     latest_checkpoint,
@@ -44,6 +45,7 @@ class VocoderTrainResult:
         return self.__dict__.copy()
 
 
+@locked("vocoder-train")
 def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None = None) -> VocoderTrainResult:
     """Train (or resume) the vocoder to `cfg.max_steps`.
 
