@@ -54,6 +54,7 @@ def workspace_lock(root: Path, stage: str) -> Iterator[None]:
         return
     root = Path(root)
     path = root / LOCK_FILE
+    created = not root.exists()
     try:
         root.mkdir(parents=True, exist_ok=True)
         key = str(path.resolve())
@@ -80,6 +81,11 @@ def workspace_lock(root: Path, stage: str) -> Iterator[None]:
         except OSError:
             pass
         os.close(fd)
+        if created:  # a run that failed before writing anything leaves no empty workdir behind
+            try:
+                root.rmdir()
+            except OSError:
+                pass
 
 
 def _acquire(path: Path, root: Path) -> int:

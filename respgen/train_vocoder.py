@@ -12,6 +12,7 @@ import torch
 from accelerate import Accelerator
 from safetensors.torch import load_file
 
+from respgen.atomic import write_jsonl
 from respgen.config import VocoderTrainConfig
 from respgen.errors import RespgenError
 from respgen.lock import locked
@@ -127,7 +128,30 @@ def _resume(cfg: VocoderTrainConfig, ws: Workspace, model: DiffWave, optimizer, 
         )
     load_weights(model, ckpt.path / "model.safetensors")
     state = load_train_state(ckpt.path)
-    optimizer.load_state_dict(state["optimizer"])
-    set_rng_state(state["rng"])
+    try:
+        optimizer.load_state_dict(state["optimizer"])
+        set_rng_state(state["rng"])
+        step = int(state["step"])
+    except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as e:
+        raise RespgenError(f"training state does not fit this vocoder ({e.__class__.__name__}); pass --fresh to "
+                           "start over", ckpt.path / "state.pt") from None
     ema = load_file(str(ckpt.path / "ema.safetensors")) if (ckpt.path / "ema.safetensors").is_file() else None
-    return int(state["step"]), ema
+    if accelerator.is_main_process:
+        _drop_metrics_after(ws.vocoder_metrics, step)
+    return step, ema
+
+
+def _drop_metrics_after(path, step: int) -> None:
+    """Resuming from `step`: the lines a killed run logged after its last checkpoint are logged again by
+    this one, so drop them (and a line cut short by the kill), atomically."""
+    if not path.is_file():
+        return
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= step:
+            rows.append(row)
+    write_jsonl(path, rows)
