@@ -58,7 +58,9 @@ def test_second_writer_refused_and_killed_holder_does_not_block(tmp_path: Path):
     finally:
         os.kill(first.pid, signal.SIGCONT)
     assert second.returncode == 2, err
-    assert err.strip().splitlines() == [f"error: {work} is in use by another respgen process (pid {first.pid}, prepare)"]
+    assert err.strip().splitlines() == [
+        f"error: {work} is in use by another respgen process (pid {first.pid}, prepare)"
+    ]
     out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
     rows = [json.loads(line) for line in (work / "data" / "manifest.jsonl").read_text().splitlines()]
@@ -86,10 +88,21 @@ def test_lock_in_process(tmp_path: Path):
             pass
         assert (work / LOCK_FILE).is_file()
         holder = subprocess.run(
-            [sys.executable, "-c", "import sys; from pathlib import Path; from respgen.lock import workspace_lock\n"
-             "with workspace_lock(Path(sys.argv[1]), 'report'): pass", str(work)],
-            env=ENV, capture_output=True, text=True)
-        assert holder.returncode != 0 and f"is in use by another respgen process (pid {os.getpid()}, synth)" in holder.stderr
+            [
+                sys.executable,
+                "-c",
+                "import sys; from pathlib import Path; from respgen.lock import workspace_lock\n"
+                "with workspace_lock(Path(sys.argv[1]), 'report'): pass",
+                str(work),
+            ],
+            env=ENV,
+            capture_output=True,
+            text=True,
+        )
+        assert (
+            holder.returncode != 0
+            and f"is in use by another respgen process (pid {os.getpid()}, synth)" in holder.stderr
+        )
     assert not (work / LOCK_FILE).exists()
     with workspace_lock(work, "report"):  # free again
         pass
@@ -104,9 +117,13 @@ def test_other_ranks_take_no_lock(tmp_path: Path, monkeypatch):
 def test_stale_staging_removed_live_kept(tmp_path: Path):
     work = tmp_path / "w"
     dead, alive = dead_pid(), os.getppid()
-    stale = [work / f".data.partial-{dead}-aaaa0000", work / "models" / f".run.partial-{dead}-bbbb0000",
-             work / "vocoder" / "checkpoints" / f".step-00000002.partial-{dead}-cccc0000", work / ".data.partial",
-             work / f".report.old-{dead}-dddd0000"]
+    stale = [
+        work / f".data.partial-{dead}-aaaa0000",
+        work / "models" / f".run.partial-{dead}-bbbb0000",
+        work / "vocoder" / "checkpoints" / f".step-00000002.partial-{dead}-cccc0000",
+        work / ".data.partial",
+        work / f".report.old-{dead}-dddd0000",
+    ]
     live = work / f".data.partial-{alive}-eeee0000"
     for d in [*stale, live]:
         (d / "x").mkdir(parents=True)
