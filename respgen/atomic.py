@@ -140,8 +140,8 @@ def point_latest(link: Path, target: Path) -> None:
 
 
 def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
+    if pid == os.getpid():  # called before this process stages anything: its own are from a failed earlier call
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -156,7 +156,7 @@ def remove_stale_staging(root: Path) -> list[Path]:
     versions) and retired folders (`.<name>.old-...`) of runs that are no longer alive, in the workspace
     `root`, `root/models` and `root/vocoder/checkpoints`. Call it holding the workspace lock. A run killed
     in the middle of a swap can leave `<name>` missing with its previous version retired: that one is put
-    back first. Returns what was removed."""
+    back first. Call it before this process stages anything. Returns what was removed."""
     removed = []
     for parent in (root, root / "models", root / "vocoder" / "checkpoints"):
         if not parent.is_dir():

@@ -45,8 +45,6 @@ def finetune(cfg: FinetuneConfig, progress: Callable[..., None] | None = None) -
     ws = Workspace(cfg.workdir)
     if cfg.name == ws.models_latest.name:
         raise RespgenError(f"--name {cfg.name!r} is reserved for the pointer to the newest run", ws.models_latest)
-    if cfg.name is not None and (not cfg.name or cfg.name.startswith(".") or any(c in cfg.name for c in "/\\")):
-        raise RespgenError(f"--name {cfg.name!r} must be a plain folder name (no '/', not starting with '.')")
     check_pointer(ws.models_latest)  # before training, not after: a real folder named `latest` is never replaced
     data = load_run_data(cfg, ws)
     select_on, notes = _selection(cfg, data)
