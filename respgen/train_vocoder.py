@@ -12,7 +12,7 @@ import torch
 from accelerate import Accelerator
 from safetensors.torch import load_file
 
-from respgen.atomic import write_jsonl
+from respgen.atomic import check_pointer, write_jsonl
 from respgen.config import VocoderTrainConfig
 from respgen.errors import RespgenError
 from respgen.lock import locked
@@ -115,6 +115,7 @@ def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None 
 def _resume(cfg: VocoderTrainConfig, ws: Workspace, model: DiffWave, optimizer, accelerator: Accelerator):
     """(start step, EMA weights or None): the latest checkpoint's state loaded into `model` and
     `optimizer`, or a clean start (`--fresh` forgets earlier checkpoints)."""
+    check_pointer(ws.vocoder / "latest")  # a real folder there would only fail at the first save
     ckpt = None if cfg.fresh else latest_checkpoint(ws.vocoder)
     if ckpt is None:
         if cfg.fresh and accelerator.is_main_process:

@@ -17,7 +17,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from respgen.atomic import check_pointer, point_latest, read_latest, staged_dir
+from respgen.atomic import point_latest, read_latest, staged_dir
 from respgen.errors import RespgenError
 from respgen.vocoder.model import DiffWave
 from respgen.vocoder.params import VocoderParams
@@ -85,9 +85,8 @@ def latest_checkpoint(root: Path) -> Checkpoint | None:
         path = read_latest(pointer)
     elif pointer.is_file():  # the pointer of respgen 0.1: a text file naming the checkpoint
         path = root / "checkpoints" / pointer.read_text().strip()
-    elif pointer.is_dir():
-        check_pointer(pointer)  # a real folder has the pointer's name: one clear error, before training
-        return None
+    elif pointer.is_dir():  # a copied workspace (symlink followed): the folder is a copy of the checkpoint
+        path = pointer
     else:
         return None
     try:
