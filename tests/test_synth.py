@@ -15,7 +15,7 @@ from respgen.synth import conditioning_order
 def copy_work(src: Path, dst: Path) -> Path:
     dst.mkdir()
     (dst / "data").symlink_to((src / "data").resolve(), target_is_directory=True)
-    shutil.copytree(src / "vocoder", dst / "vocoder")
+    shutil.copytree(src / "vocoder", dst / "vocoder", symlinks=True)  # keep vocoder/latest a pointer
     return dst
 
 
