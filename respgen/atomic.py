@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import sys
 import tempfile
 import uuid
 from contextlib import contextmanager
@@ -47,6 +49,24 @@ def write_jsonl(target: str | Path, rows: Iterable[dict]) -> None:
     write_text(target, "".join(json.dumps(r) + "\n" for r in rows))
 
 
+def rmtree(path: Path) -> None:
+    """Remove a folder of ours, also where its files or folders were made read-only; never raises."""
+
+    def retry(func, name, _exc) -> None:
+        try:
+            os.chmod(os.path.dirname(name) or ".", 0o700)
+            if os.path.isdir(name) and not os.path.islink(name):
+                os.chmod(name, 0o700)
+            func(name)
+        except OSError:
+            pass
+
+    if path.is_symlink():
+        path.unlink(missing_ok=True)
+    elif path.exists():
+        shutil.rmtree(path, onexc=retry) if sys.version_info >= (3, 12) else shutil.rmtree(path, onerror=retry)
+
+
 def staging_dir_for(final: Path) -> Path:
     """A staging folder beside `final` that no other run uses (pid + random suffix)."""
     return final.with_name(f".{final.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
@@ -67,9 +87,10 @@ def swap_in(staging: Path, final: Path) -> None:
             os.rename(old, final)  # roll back: the previous folder is whole again
         raise
     if had_old:
-        shutil.rmtree(old, ignore_errors=True)
-    for stale in final.parent.glob(f".{final.name}.old-*"):  # left by a run killed mid-swap
-        shutil.rmtree(stale, ignore_errors=True)
+        rmtree(old)
+    for stale in final.parent.glob(f".{final.name}.old*"):  # left by a run killed mid-swap (or respgen <= 0.2)
+        if stale.is_dir() and not stale.is_symlink():
+            rmtree(stale)
 
 
 @contextmanager
@@ -85,23 +106,76 @@ def staged_dir(final: Path, replace: bool = True) -> Iterator[Path]:
     try:
         yield staging
         if replace:
-            swap_in(staging, final)
+            try:
+                swap_in(staging, final)
+            except OSError as e:  # the previous folder is back in place (see swap_in)
+                raise RespgenError(f"cannot replace {final.name}: {e.strerror or e}", final) from None
         elif final.exists() or final.is_symlink():
             raise FileExistsError(final)
         else:
             os.rename(staging, final)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        rmtree(staging)
+
+
+def check_pointer(link: Path) -> None:
+    """A RespgenError when a real folder or file has the name of the pointer `link` (it is never
+    replaced: it may hold a run someone named `latest` or copied there)."""
+    if (link.exists() or link.is_symlink()) and not link.is_symlink():
+        kind = "folder" if link.is_dir() else "file"
+        raise RespgenError(
+            f"{link.name} must be a pointer (symlink) to the newest run but a real {kind} has its name; "
+            f"rename it (e.g. `mv {link} {link.with_name(link.name + '-moved')}`) and run again",
+            link,
+        )
 
 
 def point_latest(link: Path, target: Path) -> None:
     """Make `link` a relative symlink to `target`, replacing an older pointer in one rename. A real
-    folder or file squatting on the pointer's name is an error, never replaced."""
-    if link.exists() and not link.is_symlink():
-        raise FileExistsError(f"{link} is not a pointer (a real file or folder has its name)")
+    folder or file squatting on the pointer's name is an error (see `check_pointer`), never replaced."""
+    check_pointer(link)
     tmp = link.with_name(f".{link.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
     tmp.symlink_to(os.path.relpath(target, link.parent), target_is_directory=target.is_dir())
     os.replace(tmp, link)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():  # called before this process stages anything: its own are from a failed earlier call
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process: alive
+        return True
+    return True
+
+
+def remove_stale_staging(root: Path) -> list[Path]:
+    """Remove staging folders (`.<name>.partial-<pid>-<rand>`, and the fixed `.<name>.partial` of older
+    versions) and retired folders (`.<name>.old-...`) of runs that are no longer alive, in the workspace
+    `root`, `root/models` and `root/vocoder/checkpoints`. Call it holding the workspace lock. A run killed
+    in the middle of a swap can leave `<name>` missing with its previous version retired: that one is put
+    back first. Call it before this process stages anything. Returns what was removed."""
+    removed = []
+    for parent in (root, root / "models", root / "vocoder" / "checkpoints"):
+        if not parent.is_dir():
+            continue
+        for kind in ("old", "partial"):
+            entries = sorted(parent.glob(f".*.{kind}*"), key=lambda p: p.stat().st_mtime, reverse=True)
+            for entry in entries:
+                m = re.fullmatch(rf"\.(.+)\.{kind}(?:-(\d+)-[0-9a-f]+)?", entry.name)
+                if m is None or not entry.is_dir() or entry.is_symlink():
+                    continue
+                if m.group(2) is not None and _pid_alive(int(m.group(2))):
+                    continue
+                final = parent / m.group(1)
+                if kind == "old" and not (final.exists() or final.is_symlink()):
+                    os.rename(entry, final)  # killed mid-swap: the previous folder is whole again
+                    continue
+                rmtree(entry)
+                removed.append(entry)
+    return removed
 
 
 def read_latest(link: Path) -> Path | None:

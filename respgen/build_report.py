@@ -17,6 +17,7 @@ from respgen.config import ReportConfig
 from respgen.data.manifest import load_clip
 from respgen.features import fit_length, vocoder_mel
 from respgen.fidelity import class_summary, label_agreement, predict_labels, real_l1, rows_fidelity
+from respgen.lock import locked
 from respgen.report import plots
 from respgen.report.frechet import frechet_distance
 from respgen.workspace import Workspace
@@ -40,6 +41,7 @@ def pct(x) -> str:
     return "–" if x is None or x != x else f"{100 * x:.2f}"
 
 
+@locked("report")
 def build_report(cfg: ReportConfig) -> ReportResult:
     """Write `report/report.md` and its PNGs (the folder is rebuilt in staging and swapped in whole).
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,11 +62,17 @@ def classify(cfg: ClassifyConfig) -> ClassifyResult:
     return classify_files(model, info, cfg, str(model_dir))
 
 
+MIN_HOP = 0.05  # seconds: the finest window hop (a 2-hour recording is then 144,000 windows)
+
+
 def classify_files(model: AFTClassifier, info: ModelInfo, cfg: ClassifyConfig, model_name: str = "") -> ClassifyResult:
-    """Classify `cfg.files` with an already loaded model (segments of all files batched together)."""
+    """Classify `cfg.files` with an already loaded model. Segments of all files are batched together and
+    streamed: features are computed one batch at a time, and one file's audio is held at a time."""
     labels = info.labels
     length, pad = info.features.length, info.features.pad
     hop = cfg.hop or length
+    if hop < MIN_HOP:
+        raise RespgenError(f"--hop {cfg.hop:g} is too small: use at least {MIN_HOP:g} s")
     device = torch.device("cuda" if torch.cuda.is_available() and not cfg.cpu else "cpu")
     model.to(device)
     if cfg.annotations is not None and len(cfg.files) > 1:
@@ -73,34 +80,36 @@ def classify_files(model: AFTClassifier, info: ModelInfo, cfg: ClassifyConfig, m
 
     files: list[FileResult] = []
     errors: list[dict] = []
-    features, owners = [], []
-    for path in cfg.files:
-        try:
-            audio = load_audio(path, SAMPLE_RATE)
-            mode, segs = segments_for(path, audio.shape[0] / SAMPLE_RATE, length, hop, cfg.annotations)
-            if not segs:
-                raise RespgenError("no annotated cycle lies inside the audio", path)
-        except RespgenError as e:
-            errors.append({"file": str(path), "error": str(e)})
-            continue
-        fr = FileResult(str(path), mode)
-        for start, end in segs:
-            clip = audio[round(start * SAMPLE_RATE) : max(round(end * SAMPLE_RATE), round(start * SAMPLE_RATE) + 1)]
-            features.append(clip_features(clip, length, pad, fade_out=info.features.fade_out))
-            owners.append((fr, start, end))
-        files.append(fr)
 
-    probs = []
+    def segments():
+        """(file result, start, end, clip) for every segment of every readable file, one file at a time."""
+        for path in cfg.files:
+            try:
+                if path.is_dir():
+                    raise RespgenError("is a directory, not an audio file", path)
+                audio = load_audio(path, SAMPLE_RATE)
+                mode, segs = segments_for(path, audio.shape[0] / SAMPLE_RATE, length, hop, cfg.annotations)
+                if not segs:
+                    raise RespgenError("no annotated cycle lies inside the audio", path)
+            except RespgenError as e:
+                errors.append({"file": str(path), "error": str(e)})
+                continue
+            fr = FileResult(str(path), mode)
+            files.append(fr)
+            for start, end in segs:
+                a = round(start * SAMPLE_RATE)
+                yield fr, start, end, audio[a : max(round(end * SAMPLE_RATE), a + 1)]
+
+    stream = segments()
     with torch.inference_mode():
-        for i in range(0, len(features), cfg.batch_size):  # segments of all files batched together
-            logits, _ = model(torch.stack(features[i : i + cfg.batch_size]).to(device))
-            probs.append(torch.softmax(logits.float(), dim=-1).cpu())
-    all_probs = torch.cat(probs) if probs else torch.zeros(0, len(labels))
-    for (fr, start, end), p in zip(owners, all_probs):
-        fr.segments.append({
-            "start": round(start, 4), "end": round(end, 4), "label": labels[int(p.argmax())],
-            "probabilities": {c: float(v) for c, v in zip(labels, p)},
-        })
+        while batch := list(itertools.islice(stream, cfg.batch_size)):
+            features = torch.stack([clip_features(clip, length, pad, fade_out=info.features.fade_out) for *_, clip in batch])
+            logits, _ = model(features.to(device))
+            for (fr, start, end, _), p in zip(batch, torch.softmax(logits.float(), dim=-1).cpu()):
+                fr.segments.append({
+                    "start": round(start, 4), "end": round(end, 4), "label": labels[int(p.argmax())],
+                    "probabilities": {c: float(v) for c, v in zip(labels, p)},
+                })
     for fr in files:
         counts = {c: sum(1 for s in fr.segments if s["label"] == c) for c in labels}
         mean = {c: sum(s["probabilities"][c] for s in fr.segments) / len(fr.segments) for c in labels}

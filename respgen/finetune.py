@@ -12,7 +12,7 @@ from typing import Callable
 from accelerate import Accelerator
 from accelerate.utils import broadcast_object_list, set_seed
 
-from respgen.atomic import point_latest, staged_dir
+from respgen.atomic import check_pointer, point_latest, staged_dir
 from respgen.classifier.data import n_frames
 from respgen.classifier.dataset import RunData, assemble, pick_synthetic
 from respgen.classifier.model import AFTClassifier, load_pretrained_ast
@@ -22,6 +22,7 @@ from respgen.classifier.training import TrainSettings, summarise, train_classifi
 from respgen.config import FinetuneConfig
 from respgen.errors import RespgenError
 from respgen.fidelity import class_summary, noise_like, rows_fidelity
+from respgen.lock import locked
 from respgen.workspace import Workspace
 
 
@@ -35,6 +36,7 @@ class FinetuneResult:
         return {"run_dir": self.run_dir, "notes": self.notes, "metrics": self.metrics}
 
 
+@locked("finetune")
 def finetune(cfg: FinetuneConfig, progress: Callable[..., None] | None = None) -> FinetuneResult:
     """Fine-tune one model per seed and keep it as `models/<run>/` (`models/<run>/seed-N/` for several).
 
@@ -44,6 +46,7 @@ def finetune(cfg: FinetuneConfig, progress: Callable[..., None] | None = None) -
     ws = Workspace(cfg.workdir)
     if cfg.name == ws.models_latest.name:
         raise RespgenError(f"--name {cfg.name!r} is reserved for the pointer to the newest run", ws.models_latest)
+    check_pointer(ws.models_latest)  # before training, not after: a real folder named `latest` is never replaced
     data = load_run_data(cfg, ws)
     select_on, notes = _selection(cfg, data)
     notes += synthetic_fidelity_notes(cfg, ws)

@@ -29,6 +29,7 @@ from respgen.data.splits import ValSplit, choose_val_patients
 from respgen.errors import RespgenError
 from respgen.features import fade
 from respgen.labels import classes_for, label_for
+from respgen.lock import locked
 from respgen.workspace import Workspace
 
 Progress = Callable[[int, int], None]
@@ -63,6 +64,7 @@ class PrepareResult:
         }
 
 
+@locked("prepare")
 def prepare(cfg: PrepareConfig, progress: Progress | None = None) -> PrepareResult:
     """Cut every annotated cycle of the ICBHI folder `cfg.icbhi_dir` into a clip at `cfg.sample_rate`.
 

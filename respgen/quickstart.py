@@ -23,6 +23,7 @@ from respgen.data.icbhi import SPLIT_FILE_NAME, SplitTable, parse_annotation
 from respgen.demo_data import make_demo_data
 from respgen.finetune import finetune
 from respgen.labels import label_for
+from respgen.lock import locked
 from respgen.prepare import prepare
 from respgen.synth import synthesize
 from respgen.train_vocoder import train_vocoder
@@ -49,6 +50,7 @@ class QuickstartResult:
         return {"workdir": self.workdir, "stages": [s.__dict__ for s in self.stages], "test": self.test, "held_out": self.held_out}
 
 
+@locked("quickstart")  # the whole pipeline: no other writer between its stages
 def quickstart(cfg: QuickstartConfig, on_stage: Callable[[Stage], None] | None = None) -> QuickstartResult:
     """Run every stage in `cfg.workdir`: the demo dataset goes to `<workdir>/demo-icbhi/`, the stages
     write `data/`, `vocoder/`, `synth/` and `models/quickstart-aft/` as the commands do."""

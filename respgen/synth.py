@@ -18,6 +18,7 @@ from respgen.errors import RespgenError
 from respgen.features import fit_length, vocoder_mel
 from respgen.fidelity import class_summary, clip_fidelity, rows_fidelity
 from respgen.labels import CLASSES, parse_classes
+from respgen.lock import locked
 from respgen.vocoder.checkpoint import load_vocoder
 from respgen.vocoder.diffusion import sample
 from respgen.vocoder.fast import bytes_per_sample, default_cache, fast_dtype
@@ -54,6 +55,7 @@ def clip_seed(seed: int, label: str, k: int) -> int:
     return zlib.crc32(f"{seed}:{label}:{k}".encode())
 
 
+@locked("synth")
 def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) -> SynthResult:
     """Make `cfg.n` synthetic clips of each class in `cfg.classes` (resuming: clips already listed
     with their audio present are kept).

@@ -16,8 +16,10 @@ from safetensors.torch import load_file
 
 from respgen.atomic import staged_dir
 from respgen.audio import write_wav
+from respgen.atomic import check_pointer, write_jsonl
 from respgen.config import VocoderTrainConfig
 from respgen.errors import RespgenError
+from respgen.lock import locked
 from respgen.vocoder.checkpoint import (
     clear_checkpoints,
     latest_checkpoint,
@@ -52,6 +54,7 @@ class VocoderTrainResult:
         return self.__dict__.copy()
 
 
+@locked("vocoder-train")
 def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None = None) -> VocoderTrainResult:
     """Train (or resume) the vocoder to `cfg.max_steps`.
 
@@ -67,6 +70,7 @@ def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None 
     accelerator = Accelerator(cpu=cfg.cpu, mixed_precision=cfg.precision, log_with=_trackers(cfg.log_with) or None,
                               project_dir=ws.vocoder)
     rank, world = accelerator.process_index, accelerator.num_processes
+    check_pointer(ws.vocoder / "latest")  # a real folder there would only fail at the first save
     ckpt = None if cfg.fresh else latest_checkpoint(ws.vocoder)
     if ckpt is not None and ckpt.config.get("imported_from"):
         params = ckpt.params  # a vocoder brought in by `vocoder import` keeps its own hyper-parameters
@@ -196,7 +200,30 @@ def _resume(cfg: VocoderTrainConfig, ws: Workspace, ckpt, model: DiffWave, optim
         )
     load_weights(model, ckpt.path / "model.safetensors")
     state = load_train_state(ckpt.path)
-    optimizer.load_state_dict(state["optimizer"])
-    set_rng_state(state["rng"])
+    try:
+        optimizer.load_state_dict(state["optimizer"])
+        set_rng_state(state["rng"])
+        step = int(state["step"])
+    except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as e:
+        raise RespgenError(f"training state does not fit this vocoder ({e.__class__.__name__}); pass --fresh to "
+                           "start over", ckpt.path / "state.pt") from None
     ema = load_file(str(ckpt.path / "ema.safetensors")) if (ckpt.path / "ema.safetensors").is_file() else None
-    return int(state["step"]), ema
+    if accelerator.is_main_process:
+        _drop_metrics_after(ws.vocoder_metrics, step)
+    return step, ema
+
+
+def _drop_metrics_after(path, step: int) -> None:
+    """Resuming from `step`: the lines a killed run logged after its last checkpoint are logged again by
+    this one, so drop them (and a line cut short by the kill), atomically."""
+    if not path.is_file():
+        return
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= step:
+            rows.append(row)
+    write_jsonl(path, rows)

@@ -47,12 +47,56 @@ class AFTClassifier(nn.Module):
 
     @classmethod
     def load(cls, model_dir: Path) -> "AFTClassifier":
-        hf_logging.disable_progress_bar()  # no "Loading weights" bars in our output
-        ast = ASTForAudioClassification.from_pretrained(model_dir)
+        """A model dir written by `save`: safetensors weights only (a pickle is never loaded), and every
+        weight must match `config.json` exactly (no missing, unexpected or resized weight)."""
+        model_dir = Path(model_dir)
+        require_safetensors(model_dir)
+        ast = _from_pretrained(model_dir, local_files_only=True)
         model = cls(ast.config, discriminator=(model_dir / DISCRIMINATOR_FILE).is_file(), ast=ast)
         if model.discriminator is not None:
-            model.discriminator.load_state_dict(load_file(str(model_dir / DISCRIMINATOR_FILE)))
+            state = load_file(str(model_dir / DISCRIMINATOR_FILE))
+            expected = model.discriminator.state_dict()
+            if state.keys() != expected.keys() or any(state[k].shape != expected[k].shape for k in state):
+                raise RespgenError("discriminator weights do not match config.json", model_dir / DISCRIMINATOR_FILE)
+            model.discriminator.load_state_dict(state)
         return model
+
+
+PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt", "model.pth", "model.ckpt")
+
+
+def require_safetensors(model_dir: Path) -> None:
+    """A RespgenError unless `model_dir` holds safetensors weights (pickled weights are refused, unopened)."""
+    if (model_dir / "model.safetensors").is_file() or (model_dir / "model.safetensors.index.json").is_file():
+        return
+    pickles = [n for n in PICKLE_WEIGHTS if (model_dir / n).exists()]
+    if pickles:
+        raise RespgenError(f"{pickles[0]} is a pickle, which respgen never loads; convert the weights to "
+                           "model.safetensors (safetensors only)", model_dir)
+    raise RespgenError("no model.safetensors in the model dir", model_dir)
+
+
+def _from_pretrained(source: str | Path, **kwargs) -> ASTForAudioClassification:
+    """transformers' loader, safetensors only, with its load report turned into one error: a missing,
+    unexpected or resized weight means config.json and the weights disagree (the model would run
+    partly random)."""
+    hf_logging.disable_progress_bar()  # no "Loading weights" bars in our output
+    try:
+        model, info = ASTForAudioClassification.from_pretrained(
+            source, use_safetensors=True, output_loading_info=True, **kwargs)
+    except RuntimeError as e:  # transformers raises on resized weights (after its report, which we silence)
+        if "mismatch" in str(e) or "size" in str(e):
+            raise RespgenError("weights do not match config.json (size mismatch)", source) from None
+        raise
+    problems = [(kind, sorted(info.get(key) or [])) for kind, key in
+                (("missing", "missing_keys"), ("unexpected", "unexpected_keys"), ("resized", "mismatched_keys"))]
+    problems = [(kind, keys) for kind, keys in problems if keys]
+    if problems or info.get("error_msgs"):
+        kind, keys = problems[0] if problems else ("unreadable", [str(info["error_msgs"][0]).splitlines()[0]])
+        first = keys[0][0] if isinstance(keys[0], tuple) else keys[0]
+        more = f" and {len(keys) - 1} more" if len(keys) > 1 else ""
+        raise RespgenError(f"weights do not match config.json: {kind} weight {first}{more}", source)
+    return model
 
 
 def adapt_position_embeddings(pos: torch.Tensor, old: tuple[int, int], new: tuple[int, int]) -> torch.Tensor:
@@ -116,13 +160,17 @@ def load_pretrained_ast(
     embeddings adapted to our number of frames: `crop` as the AST paper, `reference` as the reference
     code's quirk, see `reference_position_embeddings`), the class head is new. Returns (model, note)."""
     local = Path(source)
-    hf_logging.disable_progress_bar()
+    if local.is_dir():
+        require_safetensors(local)
     try:
         offline = local.exists() or os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
-        pretrained = ASTForAudioClassification.from_pretrained(source, local_files_only=offline)
+        pretrained = _from_pretrained(source, local_files_only=offline)
     except OSError as e:
         if local.exists():
             raise RespgenError(f"not a transformers AST model dir: {str(e).splitlines()[0]}", source) from None
+        if "safetensors" in str(e):
+            raise RespgenError(f"pretrained AST {source!r} has no safetensors weights (respgen loads no pickles)",
+                               source) from None
         raise RespgenError(
             f"cannot load pretrained AST {source!r}: not a local dir and not downloadable (offline?); "
             "download it once online or pass a local dir", source) from None

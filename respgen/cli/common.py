@@ -3,14 +3,17 @@ handling, progress bars, `--print-config` and `--json` output."""
 
 from __future__ import annotations
 
+import errno
 import functools
 import importlib
 import inspect
 import json as jsonlib
+import logging
 import os
 import sys
 import types
 import typing
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -211,24 +214,63 @@ class Run:
         return result
 
 
+# OS errors the user can fix (a path not writable, a file where a folder should be): bad input, exit 2
+USER_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ENOENT}
+
+
+@contextmanager
+def library_output(debug: bool) -> Iterator[None]:
+    """Library warnings (torch's pickle warning, deprecations) and library logs (transformers' load
+    reports, accelerate) only with --debug: otherwise a failure is exactly one `error:` line."""
+    if debug:
+        yield
+        return
+    previous = logging.root.manager.disable
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        logging.disable(logging.WARNING)
+        try:
+            yield
+        finally:
+            logging.disable(previous)
+
+
+def _one_line(text: str) -> str:
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def run_service(fn: Callable[[], Any], debug: bool) -> Any:
     """Call a service; turn failures into one `error: ...` line and an exit code (2 input, 1 runtime)."""
     try:
-        return fn()
+        with library_output(debug):
+            return fn()
     except RespgenError as e:
         if debug:
             err_console.print_exception()
-        err_console.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
+        err_console.print(f"error: {_one_line(str(e))}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(e.exit_code) from None
+    except OSError as e:
+        if e.filename is None:
+            return _unexpected(e, debug)
+        if debug:
+            err_console.print_exception()
+        where = e.filename if e.filename2 is None else f"{e.filename} -> {e.filename2}"
+        message = f"error: cannot use {where}: {e.strerror or e.__class__.__name__}"
+        err_console.print(message, markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2 if e.errno in USER_ERRNOS else 1) from None
     except KeyboardInterrupt:
         err_console.print("error: interrupted", highlight=False)
         raise typer.Exit(130) from None
     except Exception as e:  # noqa: BLE001 (a bug or an environment failure: still one line unless --debug)
-        if debug:
-            err_console.print_exception()
-        message = f"error: {e.__class__.__name__}: {e} (run with --debug for the traceback)"
-        err_console.print(message, markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        _unexpected(e, debug)
+
+
+def _unexpected(e: Exception, debug: bool) -> None:
+    if debug:
+        err_console.print_exception()
+    message = f"error: {e.__class__.__name__}: {_one_line(str(e))} (run with --debug for the traceback)"
+    err_console.print(message, markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(1) from None
 
 
 @contextmanager

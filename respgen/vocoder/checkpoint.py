@@ -87,6 +87,8 @@ def latest_checkpoint(root: Path) -> Checkpoint | None:
         path = pointer
     elif pointer.is_file():  # the pointer of respgen 0.1: a text file naming the checkpoint
         path = root / "checkpoints" / pointer.read_text().strip()
+    elif pointer.is_dir():  # a copied workspace (symlink followed): the folder is a copy of the checkpoint
+        path = pointer
     else:
         return None
     try:
@@ -109,11 +111,24 @@ def load_weights(model: DiffWave, path: Path) -> None:
     model.load_state_dict(state)
 
 
+TRAIN_STATE_KEYS = ("step", "optimizer", "rng")
+
+
 def load_train_state(path: Path) -> dict:
+    """`state.pt` of a checkpoint: {step, optimizer, rng}; a RespgenError for anything else."""
+    import warnings
+
     try:
-        return torch.load(path / "state.pt", map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's pickle warnings are not for our users
+            warnings.simplefilter("ignore")
+            state = torch.load(path / "state.pt", map_location="cpu", weights_only=True)
     except Exception as e:  # a corrupt or foreign file: never unpickle arbitrary objects
         raise RespgenError(f"unreadable training state: {e.__class__.__name__}", path / "state.pt") from None
+    missing = [k for k in TRAIN_STATE_KEYS if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise RespgenError(f"training state lacks {', '.join(missing)} (not written by respgen? pass --fresh to "
+                           "start over)", path / "state.pt")
+    return state
 
 
 def load_vocoder(root: Path) -> tuple[DiffWave, Checkpoint]:
