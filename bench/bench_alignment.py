@@ -33,17 +33,19 @@ SNR_DB = 10.0
 MINORITY = ("crackle", "wheeze", "both")
 
 
-def distort(audio: np.ndarray, rng: np.random.Generator, sample_rate: int = 16000) -> np.ndarray:
-    """The fixed domain shift: tilt (pre-emphasis) + band-pass 300-3000 Hz + white noise at SNR_DB."""
+def distort(
+    audio: np.ndarray, rng: np.random.Generator, sample_rate: int = 16000, snr_db: float = SNR_DB
+) -> np.ndarray:
+    """The fixed domain shift: tilt (pre-emphasis) + band-pass 300-3000 Hz + white noise at `snr_db`."""
     tilted = np.append(audio[0], audio[1:] - 0.95 * audio[:-1])
     b, a = butter(2, [300, 3000], btype="bandpass", fs=sample_rate)
     y = lfilter(b, a, tilted)
     y = y * (np.sqrt(np.mean(audio**2)) / (np.sqrt(np.mean(y**2)) + 1e-12))  # keep the level
-    noise = rng.standard_normal(len(y)) * np.sqrt(np.mean(y**2) / 10 ** (SNR_DB / 10))
+    noise = rng.standard_normal(len(y)) * np.sqrt(np.mean(y**2) / 10 ** (snr_db / 10))
     return (y + noise).astype(np.float32)
 
 
-def build_testbed(work: Path, seed: int = 0) -> None:
+def build_testbed(work: Path, seed: int = 0, snr_db: float = SNR_DB) -> None:
     """demo-data + prepare in `work`, then `synth/manifest.jsonl` of distorted minority train cycles."""
     from respgen.audio import load_audio, write_wav
     from respgen.config import DemoDataConfig, PrepareConfig
@@ -60,9 +62,18 @@ def build_testbed(work: Path, seed: int = 0) -> None:
             continue
         audio = load_audio(work / "data" / src["path"]).numpy()
         cid = f"{src['label']}_{len(rows):05d}"
-        write_wav(work / "synth" / src["label"] / f"{cid}.wav", distort(audio, rng))
-        rows.append({"id": cid, "path": f"{src['label']}/{cid}.wav", "label": src["label"], "split": "train",
-                     "source": "synthetic", "conditioned_on": src["id"], "vocoder": {"distortion": "tilt+bp+noise10dB"}})
+        write_wav(work / "synth" / src["label"] / f"{cid}.wav", distort(audio, rng, snr_db=snr_db))
+        rows.append(
+            {
+                "id": cid,
+                "path": f"{src['label']}/{cid}.wav",
+                "label": src["label"],
+                "split": "train",
+                "source": "synthetic",
+                "conditioned_on": src["id"],
+                "vocoder": {"distortion": f"tilt+bandpass+noise {snr_db:g} dB"},
+            }
+        )
     (work / "synth" / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
@@ -72,12 +83,17 @@ def table(result, seconds: float) -> str:
     def ms(pair):
         return "–" if pair is None or pair[0] is None else f"{100 * pair[0]:.1f} ± {100 * pair[1]:.1f}"
 
-    lines = ["| arm | probe acc | test Sp | test Se | test Score | " + " | ".join(f"{c} acc" for c in result.classes) + " |",
-             "|---|--:|--:|--:|--:|" + "--:|" * len(result.classes)]
+    lines = [
+        "| arm | probe acc | test Sp | test Se | test Score | " + " | ".join(f"{c} acc" for c in result.classes) + " |",
+        "|---|--:|--:|--:|--:|" + "--:|" * len(result.classes),
+    ]
     for arm in result.arms:
         s = arm_summary(arm.metrics, result.classes)
-        lines.append(f"| {arm.arm} | {ms(s['probe_acc'])} | {ms(s['sp'])} | {ms(s['se'])} | {ms(s['score'])} | "
-                     + " | ".join(ms(s["per_class"][c]) for c in result.classes) + " |")
+        lines.append(
+            f"| {arm.arm} | {ms(s['probe_acc'])} | {ms(s['sp'])} | {ms(s['se'])} | {ms(s['score'])} | "
+            + " | ".join(ms(s["per_class"][c]) for c in result.classes)
+            + " |"
+        )
     lines.append(f"\n{len(result.arms)} arms x seeds {result.seeds}: {seconds:.0f} s wall")
     return "\n".join(lines)
 
@@ -90,6 +106,7 @@ def main() -> None:
     ap.add_argument("--arms", default="ce,ce-syn,aft-grl,aft-ttur,aft-confusion")
     ap.add_argument("--workdir", type=Path, default=None, help="Build the testbed here (default: a temp dir)")
     ap.add_argument("--quickstart", type=Path, default=None, help="Use this workspace instead of the testbed")
+    ap.add_argument("--snr", type=float, default=SNR_DB, help="SNR (dB) of the added noise")
     ap.add_argument("--extra", default="{}", help="JSON of extra CompareConfig fields (e.g. disc_lr)")
     args = ap.parse_args()
     from respgen.compare import compare
@@ -98,10 +115,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = args.quickstart or args.workdir or Path(tmp) / "testbed"
         if args.quickstart is None and not (work / "synth" / "manifest.jsonl").is_file():
-            build_testbed(work)
+            build_testbed(work, snr_db=args.snr)
         t = time.perf_counter()
-        cfg = CompareConfig(workdir=work, preset="tiny", epochs=args.epochs, length=args.length, seeds=args.seeds,
-                            arms=args.arms, name=f"bench-{time.strftime('%H%M%S')}", **json.loads(args.extra))
+        cfg = CompareConfig(
+            workdir=work,
+            preset="tiny",
+            epochs=args.epochs,
+            length=args.length,
+            seeds=args.seeds,
+            arms=args.arms,
+            name=f"bench-{time.strftime('%H%M%S')}",
+            **json.loads(args.extra),
+        )
         result = compare(cfg)
         print(table(result, time.perf_counter() - t))
 

@@ -19,8 +19,14 @@ ARMS: dict[str, dict] = {
     "aft-ttur": {"aft": True, "synthetic": True, "adversary": "grl"},  # GRL, discriminator on its own time scale
     "aft-confusion": {"aft": True, "synthetic": True, "adversary": "confusion"},
 }
-ARM_LABELS = {"ce": "CE (real only)", "ce-syn": "CE + synthetic", "aft": "AFT", "aft-grl": "AFT, GRL (paper step)",
-              "aft-ttur": "AFT, GRL two time-scale", "aft-confusion": "AFT, domain confusion"}
+ARM_LABELS = {
+    "ce": "CE (real only)",
+    "ce-syn": "CE + synthetic",
+    "aft": "AFT",
+    "aft-grl": "AFT, GRL (paper step)",
+    "aft-ttur": "AFT, GRL two time-scale",
+    "aft-confusion": "AFT, domain confusion",
+}
 
 
 @dataclass
@@ -43,7 +49,12 @@ class CompareResult:
     arms: list[Arm] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "seeds": self.seeds, "classes": self.classes, "arms": [a.to_dict() for a in self.arms]}
+        return {
+            "name": self.name,
+            "seeds": self.seeds,
+            "classes": self.classes,
+            "arms": [a.to_dict() for a in self.arms],
+        }
 
 
 def arm_config(cfg: CompareConfig, arm: str) -> FinetuneConfig:
@@ -55,7 +66,9 @@ def arm_config(cfg: CompareConfig, arm: str) -> FinetuneConfig:
     return FinetuneConfig(**{**shared, **changes, "name": f"{cfg.name}-{arm}"})
 
 
-def compare(cfg: CompareConfig, progress: Callable[..., None] | None = None, on_arm: Callable[[Arm], None] | None = None) -> CompareResult:
+def compare(
+    cfg: CompareConfig, progress: Callable[..., None] | None = None, on_arm: Callable[[Arm], None] | None = None
+) -> CompareResult:
     """Fine-tune one run per arm (`cfg.arms`) with the same seeds and settings.
 
     Reads what `finetune` reads (`data/manifest.jsonl`, `data/prepare.json`, `synth/manifest.jsonl`);

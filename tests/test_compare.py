@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import add_synthetic_rows
+
 from respgen.classifier.data import features_for_rows
 from respgen.classifier.probe import alignment, pooled_features
 from respgen.classifier.store import load_model_dir
@@ -20,8 +20,22 @@ def mini_synth(mini_copy: Path) -> Path:
 
 
 def test_compare_writes_one_run_per_arm_with_probe(cli, mini_synth: Path):
-    r = cli("compare", "--workdir", mini_synth, "--preset", "tiny", "--epochs", "2", "--length", "1.0",
-            "--arms", "ce,ce-syn,aft", "--name", "cmp", "--json")
+    r = cli(
+        "compare",
+        "--workdir",
+        mini_synth,
+        "--preset",
+        "tiny",
+        "--epochs",
+        "2",
+        "--length",
+        "1.0",
+        "--arms",
+        "ce,ce-syn,aft",
+        "--name",
+        "cmp",
+        "--json",
+    )
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert [a["arm"] for a in out["arms"]] == ["ce", "ce-syn", "aft"]
@@ -41,17 +55,34 @@ def test_compare_writes_one_run_per_arm_with_probe(cli, mini_synth: Path):
     classes = info.labels
     real = [x for x in read_rows(mini_synth / "data" / "manifest.jsonl") if x["split"] == "train"]
     syn = sorted(read_rows(mini_synth / "synth" / "manifest.jsonl"), key=lambda x: x["id"])
-    feats = np.concatenate([pooled_features(model, features_for_rows(mini_synth / "data" / "manifest.jsonl", real, 1.0, "repeat")),
-                            pooled_features(model, features_for_rows(mini_synth / "synth" / "manifest.jsonl", syn, 1.0, "repeat"))])
+    feats = np.concatenate(
+        [
+            pooled_features(model, features_for_rows(mini_synth / "data" / "manifest.jsonl", real, 1.0, "repeat")),
+            pooled_features(model, features_for_rows(mini_synth / "synth" / "manifest.jsonl", syn, 1.0, "repeat")),
+        ]
+    )
     labels = np.array([classes.index(x["label"]) for x in real + syn])
     domains = np.array([0] * len(real) + [1] * len(syn))
     again = alignment(feats, domains, labels, classes)
     assert again["probe_acc"] == pytest.approx(m["alignment"]["probe_acc"], abs=1e-6)
     assert again["frechet"]["crackle"] == pytest.approx(m["alignment"]["frechet"]["crackle"], rel=1e-3)
     # the table shows every arm
-    r = cli("compare", "--workdir", mini_synth, "--preset", "tiny", "--epochs", "1", "--length", "1.0",
-            "--arms", "ce-syn", "--name", "cmp2")
-    assert r.exit_code == 0 and "CE + synthetic" in r.stdout and "probe acc" in r.stdout
+    r = cli(
+        "compare",
+        "--workdir",
+        mini_synth,
+        "--preset",
+        "tiny",
+        "--epochs",
+        "1",
+        "--length",
+        "1.0",
+        "--arms",
+        "ce-syn",
+        "--name",
+        "cmp2",
+    )
+    assert r.exit_code == 0 and "cmp2: test split" in r.stdout and "probe" in r.stdout
 
 
 def test_compare_rejects_per_arm_options(cli, tmp_path: Path):

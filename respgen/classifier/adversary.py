@@ -55,8 +55,9 @@ class Adversary:
         self.settings = settings
         self.discriminator = discriminator
         self.steps = max(1, settings.disc_steps)
-        self.optimizer = torch.optim.Adam(discriminator.parameters(), lr=settings.disc_lr or lr,
-                                          weight_decay=weight_decay)
+        self.optimizer = torch.optim.Adam(
+            discriminator.parameters(), lr=settings.disc_lr or lr, weight_decay=weight_decay
+        )
 
     @property
     def reverse(self) -> bool:

@@ -39,8 +39,9 @@ def _standardise(fit: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
     return [(a - mu) / sd for a in (fit, *others)]
 
 
-def probe_accuracy(features: np.ndarray, domains: np.ndarray, labels: np.ndarray | None = None, seed: int = 0,
-                   l2: float = 1e-2) -> float | None:
+def probe_accuracy(
+    features: np.ndarray, domains: np.ndarray, labels: np.ndarray | None = None, seed: int = 0, l2: float = 1e-2
+) -> float | None:
     """Held-out accuracy of a logistic-regression probe telling domain 0 (real) from 1 (synthetic).
 
     features [N, D], domains [N] in {0, 1}, labels [N] (classes; None: one class). Balanced per class,
@@ -85,6 +86,8 @@ def pooled_features(model, features: torch.Tensor, batch_size: int = 64) -> np.n
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    out = [model.pooled(features[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(features), batch_size)]
+    out = [
+        model.pooled(features[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(features), batch_size)
+    ]
     model.train(was_training)
     return torch.cat(out).numpy() if out else np.zeros((0, 0))
