@@ -96,9 +96,12 @@ def _write(ws, cfg, classes, train, synthetic, runs, out: Path):
         md += ["No fine-tuned models in the workspace (run `respgen finetune`).", ""]
     else:
         md += ["Sp / Se / Score in % on the test split at the checkpoint chosen on the split named in *selected on*; "
-               "mean ± std over seeds where a run has several.", "",
-               "| run | mode | selected on | epoch | test Sp | test Se | test Score | val Score | " + " | ".join(f"test {c} acc" for c in classes) + " |",
-               "|---|---|---|--:|--:|--:|--:|--:|" + "--:|" * len(classes)]
+               "mean ± std over seeds where a run has several. *probe acc*: a fresh logistic-regression probe "
+               "telling real from synthetic train features of the run's model (50% = indistinguishable; runs with "
+               "synthetic cycles only).", "",
+               "| run | mode | selected on | epoch | test Sp | test Se | test Score | val Score | probe acc | "
+               + " | ".join(f"test {c} acc" for c in classes) + " |",
+               "|---|---|---|--:|--:|--:|--:|--:|--:|" + "--:|" * len(classes)]
         for name, d, m in runs:
             md.append(_run_row(name, d, m, classes))
         md.append("")
@@ -120,6 +123,12 @@ def _run_row(name: str, d: Path, m: dict, classes) -> str:
     train = info.get("training", {})
     syn = sum(info.get("data", {}).get("counts", {}).get("train_synthetic", {}).values())
     mode = "AFT" if train.get("aft") else ("CE + synthetic" if syn else "CE")
+    if train.get("aft") and train.get("adversary"):
+        mode += f" ({train['adversary']})"
+    align = m.get("alignment") or {}
+    probe = pct(align.get("probe_acc"))
+    if "probe_acc_std" in align and align.get("probe_acc") is not None:
+        probe += f" ± {pct(align['probe_acc_std'])}"
     if "mean" in m:
         mean, std = m["mean"], m["std"]
 
@@ -127,11 +136,11 @@ def _run_row(name: str, d: Path, m: dict, classes) -> str:
             return f"{pct(mean[split][k])} ± {pct(std[split][k])}" if split in mean else "–"
 
         return (f"| {name} | {mode} | {m['selected_on']} | – | {ms('test', 'sp')} | {ms('test', 'se')} | {ms('test', 'score')} | "
-                f"{ms('val', 'score')} | " + " | ".join("–" for _ in classes) + " |")
+                f"{ms('val', 'score')} | {probe} | " + " | ".join("–" for _ in classes) + " |")
     test, val = m.get("test", {}), m.get("val", {})
     per = test.get("per_class", {})
     return (f"| {name} | {mode} | {m['selected_on']} | {m['best_epoch']} | {pct(test.get('sp'))} | {pct(test.get('se'))} | "
-            f"{pct(test.get('score'))} | {pct(val.get('score'))} | " + " | ".join(pct(per.get(c)) for c in classes) + " |")
+            f"{pct(test.get('score'))} | {pct(val.get('score'))} | {probe} | " + " | ".join(pct(per.get(c)) for c in classes) + " |")
 
 
 def _feature_space(ws, cfg, classes, train, synthetic, md):

@@ -11,7 +11,7 @@ import typing
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from respgen.errors import RespgenError
 from respgen.workspace import default_workdir
@@ -180,6 +180,19 @@ class FinetuneConfig(Config):
     pos_embed: Literal["crop", "reference"] = Field(
         "crop", description="--init position embeddings: crop (time axis) or reference (the paper code's quirk)"
     )
+    adversary: Literal["grl", "confusion"] = Field(
+        "confusion",
+        description="AFT adversary: grl (encoder maximises the discriminator's loss through gradient reversal) "
+        "or confusion (encoder pushes the discriminator's output to 50/50; Tzeng et al. 2015)",
+    )
+    disc_lr: float | None = Field(None, gt=0, description="Discriminator learning rate (default: the encoder's)")
+    disc_steps: int | None = Field(
+        None,
+        ge=0,
+        description="Discriminator-only steps per batch on detached features (default: 1 for confusion, "
+        "0 for grl = the paper's joint step; >= 1 with grl = two time-scale)",
+    )
+    disc_hidden: int = Field(0, ge=0, description="Discriminator hidden units: 0 = LayerNorm + Linear, > 0 = MLP")
 
     @field_validator("seeds", mode="before")
     @classmethod
@@ -196,6 +209,37 @@ class FinetuneConfig(Config):
             if repeated:
                 raise ValueError(f"seed {repeated[0]} given twice")
         return value
+
+
+
+class CompareConfig(FinetuneConfig):
+    """`finetune`'s settings shared by every arm; `aft` and `synthetic` are set per arm."""
+
+    arms: list[Literal["ce", "ce-syn", "aft", "aft-grl", "aft-ttur", "aft-confusion"]] = Field(
+        default_factory=lambda: ["ce", "ce-syn", "aft"],
+        min_length=1,
+        description="Arms, e.g. ce,ce-syn,aft: ce = real only, ce-syn = real + synthetic, aft = AFT with "
+        "--adversary; extra: aft-grl (the paper's joint GRL step), aft-ttur (GRL, two time-scale), aft-confusion",
+    )
+
+    @field_validator("arms", mode="before")
+    @classmethod
+    def _arms(cls, value: Any) -> Any:
+        """Accept "ce,ce-syn,aft" (the CLI's --arms) as well as a list; no repeats."""
+        if isinstance(value, str):
+            value = [p.strip() for p in value.split(",") if p.strip()]
+        if isinstance(value, list):
+            repeated = sorted({a for a in value if value.count(a) > 1})
+            if repeated:
+                raise ValueError(f"arm {repeated[0]} given twice")
+        return value
+
+    @model_validator(mode="after")
+    def _per_arm(self) -> "CompareConfig":
+        given = {"aft", "synthetic"} & self.model_fields_set
+        if given:
+            raise ValueError(f"{sorted(given)[0]} is set by each arm (choose arms with --arms)")
+        return self
 
 
 class ClassifyConfig(Config):
@@ -235,6 +279,7 @@ SECTIONS: dict[str, type[BaseModel] | None] = {
     "vocoder_import": VocoderImportConfig,
     "synth": SynthConfig,
     "finetune": FinetuneConfig,
+    "compare": CompareConfig,
     "classify": ClassifyConfig,
     "quickstart": QuickstartConfig,
     "report": ReportConfig,

@@ -1,8 +1,11 @@
 """`finetune`: AST on real (+ synthetic) cycles; with `--aft`, adversarial fine-tuning aligns real and
-synthetic features through a gradient-reversal discriminator: loss = CE(class) + alpha * CE(real/synth)."""
+synthetic features against a real/synthetic discriminator (`--adversary`: domain confusion, or the
+paper's gradient reversal). Every run with synthetic cycles is scored for alignment afterwards by a
+fresh probe (classifier.probe)."""
 
 from __future__ import annotations
 
+import statistics
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -14,9 +17,11 @@ from accelerate.utils import broadcast_object_list, set_seed
 
 from respgen.atomic import check_pointer, point_latest, staged_dir
 from respgen.classifier.data import n_frames
+from respgen.classifier.adversary import AdversarySettings
 from respgen.classifier.dataset import RunData, assemble, pick_synthetic
 from respgen.classifier.model import AFTClassifier, load_pretrained_ast
 from respgen.classifier.presets import PRESETS
+from respgen.classifier.probe import alignment, pooled_features
 from respgen.classifier.store import FeatureSpec, save_model_dir, write_metrics
 from respgen.classifier.training import TrainSettings, summarise, train_classifier
 from respgen.config import FinetuneConfig
@@ -60,13 +65,46 @@ def finetune(cfg: FinetuneConfig, progress: Callable[..., None] | None = None) -
         for seed in cfg.seeds:
             out = None if staging is None else (staging if len(cfg.seeds) == 1 else staging / f"seed-{seed}")
             per_seed[seed] = _train_one(cfg, data, seed, select_on, out, notes, accelerator, progress if main else None)
-        metrics = per_seed[cfg.seeds[0]] if len(cfg.seeds) == 1 else summarise(per_seed, select_on)
+        metrics = per_seed[cfg.seeds[0]] if len(cfg.seeds) == 1 else summarise_alignment(summarise(per_seed, select_on), per_seed)
         if staging is not None and len(cfg.seeds) > 1:
             write_metrics(staging, metrics)
     if main:
         point_latest(ws.models_latest, final if len(cfg.seeds) == 1 else final / f"seed-{cfg.seeds[0]}")
     accelerator.wait_for_everyone()
     return FinetuneResult(str(final), metrics, notes)
+
+
+def adversary_settings(cfg: FinetuneConfig) -> AdversarySettings:
+    """The AFT adversary of a config, its defaults resolved (disc_steps: 1 for confusion, 0 for grl)."""
+    steps = cfg.disc_steps if cfg.disc_steps is not None else (1 if cfg.adversary == "confusion" else 0)
+    return AdversarySettings(kind=cfg.adversary, disc_lr=cfg.disc_lr, disc_steps=steps, disc_hidden=cfg.disc_hidden)
+
+
+def summarise_alignment(summary: dict, per_seed: dict[int, dict]) -> dict:
+    """Add to a multi-seed summary: mean ± std of the per-class test accuracy (`test_per_class`:
+    {class: [mean, std]}) and of the probe accuracy (with the mean Fréchet distance per class)."""
+    if all("test" in m for m in per_seed.values()):
+        first = next(iter(per_seed.values()))
+        summary["test_per_class"] = {}
+        for c in first["test"]["per_class"]:
+            values = [m["test"]["per_class"][c] for m in per_seed.values() if m["test"]["per_class"][c] is not None]
+            summary["test_per_class"][c] = ([float(sum(values) / len(values)), float(statistics.pstdev(values))]
+                                            if values else [None, None])
+    aligned = [m["alignment"] for m in per_seed.values() if "alignment" in m]
+    probes = [a["probe_acc"] for a in aligned if a["probe_acc"] is not None]
+    if not aligned:
+        return summary
+    frechet = {}
+    for c in aligned[0]["frechet"]:
+        values = [a["frechet"][c] for a in aligned if a["frechet"].get(c) is not None]
+        frechet[c] = float(sum(values) / len(values)) if values else None
+    summary["alignment"] = {
+        "probe_acc": float(sum(probes) / len(probes)) if probes else None,
+        "probe_acc_std": float(statistics.pstdev(probes)) if len(probes) > 1 else 0.0,
+        "frechet": frechet,
+        "per_seed": {seed: m["alignment"]["probe_acc"] for seed, m in per_seed.items() if "alignment" in m},
+    }
+    return summary
 
 
 def load_run_data(cfg: FinetuneConfig, ws: Workspace) -> RunData:
@@ -143,11 +181,17 @@ def _train_one(cfg: FinetuneConfig, data: RunData, seed: int, select_on: str, ou
         pretrained, note = load_pretrained_ast(cfg.init, config, cfg.pos_embed)
         if note not in notes:
             notes.append(note)
-    model = AFTClassifier(config, discriminator=cfg.aft, ast=pretrained)
-    metrics = train_classifier(model, data, settings, seed, select_on, accelerator, progress)
+    adversary = adversary_settings(cfg)
+    model = AFTClassifier(config, discriminator=cfg.aft, ast=pretrained, disc_hidden=adversary.disc_hidden)
+    metrics = train_classifier(model, data, settings, seed, select_on, accelerator, progress, adversary=adversary)
+    features, labels, domains = data.train
+    if int(domains.sum()) > 0:  # alignment of real and synthetic train features, by a fresh probe
+        pooled = pooled_features(accelerator.unwrap_model(model), features, settings.batch_size * 2)
+        metrics["alignment"] = alignment(pooled, domains.numpy(), labels.numpy(), data.classes, seed=0)
     if out is not None:
         training = {**cfg.model_dump(mode="json"), "seed": seed, "epochs": settings.epochs, "batch_size": settings.batch_size,
-                    "lr": settings.lr, "ma_beta": settings.ma_beta, "selected_on": select_on}
+                    "lr": settings.lr, "ma_beta": settings.ma_beta, "selected_on": select_on,
+                    "disc_steps": adversary.disc_steps}
         save_model_dir(out, model.cpu(), list(data.classes), spec, training,
                        {"counts": data.counts, "vocoder": data.vocoder}, notes, metrics)
     accelerator.wait_for_everyone()

@@ -1,6 +1,6 @@
 """`quickstart`: the whole method on the built-in demo data, end to end, in one workspace:
-demo-data -> prepare -> vocoder train (tiny) -> synth (minority classes) -> finetune --aft (tiny)
--> classify a held-out demo recording."""
+demo-data -> prepare -> vocoder train (tiny) -> synth (minority classes) -> compare (tiny AST: real
+only, + synthetic, AFT; one seed) -> classify a held-out demo recording with the AFT model."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Callable
 
 from respgen.classify import classify
+from respgen.compare import CompareResult, compare
 from respgen.config import (
     ClassifyConfig,
+    CompareConfig,
     DemoDataConfig,
-    FinetuneConfig,
     PrepareConfig,
     QuickstartConfig,
     SynthConfig,
@@ -21,7 +22,6 @@ from respgen.config import (
 )
 from respgen.data.icbhi import SPLIT_FILE_NAME, SplitTable, parse_annotation
 from respgen.demo_data import make_demo_data
-from respgen.finetune import finetune
 from respgen.labels import label_for
 from respgen.lock import locked
 from respgen.prepare import prepare
@@ -45,15 +45,18 @@ class QuickstartResult:
     stages: list[Stage] = field(default_factory=list)
     test: dict = field(default_factory=dict)  # the AFT model's test metrics
     held_out: dict = field(default_factory=dict)  # classify on a held-out recording
+    comparison: CompareResult | None = None  # the three arms side by side
 
     def to_dict(self) -> dict:
-        return {"workdir": self.workdir, "stages": [s.__dict__ for s in self.stages], "test": self.test, "held_out": self.held_out}
+        return {"workdir": self.workdir, "stages": [s.__dict__ for s in self.stages], "test": self.test,
+                "held_out": self.held_out, "comparison": self.comparison.to_dict() if self.comparison else None}
 
 
 @locked("quickstart")  # the whole pipeline: no other writer between its stages
 def quickstart(cfg: QuickstartConfig, on_stage: Callable[[Stage], None] | None = None) -> QuickstartResult:
     """Run every stage in `cfg.workdir`: the demo dataset goes to `<workdir>/demo-icbhi/`, the stages
-    write `data/`, `vocoder/`, `synth/` and `models/quickstart-aft/` as the commands do."""
+    write `data/`, `vocoder/`, `synth/` and `models/quickstart-{ce,ce-syn,aft}/` as the commands do
+    (`models/latest` -> the AFT run)."""
     work = cfg.workdir
     demo = work / "demo-icbhi"
     result = QuickstartResult(str(work))
@@ -79,9 +82,19 @@ def quickstart(cfg: QuickstartConfig, on_stage: Callable[[Stage], None] | None =
     stage("synth", lambda: synthesize(SynthConfig(workdir=work, classes=MINORITY, n=cfg.synth_per_class, seed=cfg.seed)),
                 lambda r: ", ".join(f"{c} {r.total[c]}" for c in MINORITY) + " synthetic cycles (6-step sampling); "
                 + fidelity_summary(r.fidelity, cfg.vocoder_steps), work / "synth")
-    ft = stage("finetune --aft", lambda: finetune(FinetuneConfig(
-                   workdir=work, preset="tiny", aft=True, epochs=cfg.epochs, name="quickstart-aft", seeds=[cfg.seed + 1])),
-               lambda r: "test " + ", ".join(f"{k} {100 * r.metrics['test'][k]:.1f}%" for k in ("sp", "se", "score")), lambda r: r.run_dir)
+
+    def arms(r: CompareResult) -> str:
+        def one(a) -> str:
+            probe = (a.metrics.get("alignment") or {}).get("probe_acc")
+            return f"{a.arm} Score {100 * a.metrics['test']['score']:.1f}%" + (f" (probe {100 * probe:.0f}%)" if probe is not None else "")
+        return "test " + ", ".join(one(a) for a in r.arms)
+
+    cmp = stage("compare", lambda: compare(CompareConfig(
+                    workdir=work, preset="tiny", epochs=cfg.epochs, name="quickstart", seeds=[cfg.seed + 1],
+                    arms=["ce", "ce-syn", "aft"])),
+                arms, lambda r: r.arms[-1].run_dir)
+    result.comparison = cmp
+    ft = cmp.arms[-1]
     result.test = {k: ft.metrics["test"][k] for k in ("sp", "se", "score", "accuracy")}
 
     splits = SplitTable(demo / SPLIT_FILE_NAME)

@@ -22,7 +22,7 @@ def quick(tmp_path_factory):
 
 def test_quickstart_end_to_end(quick):
     work, out = quick
-    assert [s["name"] for s in out["stages"]] == ["demo-data", "prepare", "vocoder train", "synth", "finetune --aft", "classify"]
+    assert [s["name"] for s in out["stages"]] == ["demo-data", "prepare", "vocoder train", "synth", "compare", "classify"]
     # demo data and prepare
     assert len(list((work / "demo-icbhi").glob("*.wav"))) == 24
     real = read_rows(work / "data" / "manifest.jsonl")
@@ -46,6 +46,14 @@ def test_quickstart_end_to_end(quick):
     assert out["test"]["score"] == metrics["test"]["score"]
     assert metrics["test"]["n"] == sum(1 for row in real if row["split"] == "test")
     assert (work / "models" / "latest").resolve() == run.resolve()
+    # compare: the three arms with the same seed; every run with synthetic cycles has its probe accuracy
+    arms = out["comparison"]["arms"]
+    assert [a["arm"] for a in arms] == ["ce", "ce-syn", "aft"] and arms[-1]["run_dir"] == str(run)
+    for a in arms:
+        m = json.loads((work / "models" / f"quickstart-{a['arm']}" / "metrics.json").read_text())
+        assert m["seed"] == 1 and m["test"] == a["metrics"]["test"]
+        assert ("alignment" in m) == (a["arm"] != "ce")
+    assert 0 <= metrics["alignment"]["probe_acc"] <= 1 and set(metrics["alignment"]["frechet"]) == set(info["labels"])
     # classify: the held-out recording is a demo test recording, one prediction per annotated cycle
     held = out["held_out"]
     name = Path(held["file"]).stem
@@ -76,9 +84,9 @@ def test_report_on_the_quickstart_workdir(cli, quick, tmp_path: Path):
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     report = (work / "report" / "report.md").read_text()
-    assert out["runs"] == ["quickstart-aft", "ce-seeds"]
-    figures = {"counts.png", "mels.png", "run-quickstart-aft.png", "run-ce-seeds.png", "vocoder-validation.png"}
-    assert set(out["figures"]) == figures
+    assert out["runs"] == ["quickstart-ce", "quickstart-ce-syn", "quickstart-aft", "ce-seeds"]
+    assert set(out["figures"]) == {"counts.png", "mels.png", "run-ce-seeds.png", "vocoder-validation.png",
+                                   *(f"run-quickstart-{a}.png" for a in ("ce", "ce-syn", "aft"))}
     assert set(out["synthetic"]["fidelity"]) == {"crackle", "wheeze", "both"}
     for fig in out["figures"]:
         assert f"]({fig})" in report
@@ -89,7 +97,11 @@ def test_report_on_the_quickstart_workdir(cli, quick, tmp_path: Path):
     t = m["test"]
     row = next(line for line in report.splitlines() if line.startswith("| quickstart-aft |"))
     assert f"| {100 * t['sp']:.2f} | {100 * t['se']:.2f} | {100 * t['score']:.2f} |" in row
-    assert f"| AFT | {m['selected_on']} | {m['best_epoch']} |" in row
+    assert f"| AFT (confusion) | {m['selected_on']} | {m['best_epoch']} |" in row
+    assert f"| {100 * m['alignment']['probe_acc']:.2f} |" in row  # the probe's accuracy, per run
+    row = next(line for line in report.splitlines() if line.startswith("| quickstart-ce-syn |"))
+    ce_syn = json.loads((work / "models" / "quickstart-ce-syn" / "metrics.json").read_text())
+    assert "| CE + synthetic |" in row and f"| {100 * ce_syn['alignment']['probe_acc']:.2f} |" in row
     s = json.loads((work / "models" / "ce-seeds" / "metrics.json").read_text())
     row = next(line for line in report.splitlines() if line.startswith("| ce-seeds |"))
     assert f"{100 * s['mean']['test']['score']:.2f} ± {100 * s['std']['test']['score']:.2f}" in row and "| CE |" in row

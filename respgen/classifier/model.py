@@ -21,23 +21,39 @@ from respgen.errors import RespgenError
 DISCRIMINATOR_FILE = "discriminator.safetensors"
 
 
+def discriminator_head(hidden: int, eps: float, mlp_hidden: int = 0) -> nn.Sequential:
+    """LayerNorm + Linear(hidden, 2); with `mlp_hidden` > 0 a one-hidden-layer MLP as in DANN
+    (LayerNorm, Linear, ReLU, Linear)."""
+    if mlp_hidden > 0:
+        return nn.Sequential(nn.LayerNorm(hidden, eps=eps), nn.Linear(hidden, mlp_hidden), nn.ReLU(),
+                             nn.Linear(mlp_hidden, 2))
+    return nn.Sequential(nn.LayerNorm(hidden, eps=eps), nn.Linear(hidden, 2))
+
+
 class AFTClassifier(nn.Module):
-    def __init__(self, config: ASTConfig, discriminator: bool = True, ast: ASTForAudioClassification | None = None):
-        """A new AST from `config`, or `ast` (e.g. pretrained) as it is; plus a new discriminator head."""
+    def __init__(self, config: ASTConfig, discriminator: bool = True, ast: ASTForAudioClassification | None = None,
+                 disc_hidden: int = 0):
+        """A new AST from `config`, or `ast` (e.g. pretrained) as it is; plus a new discriminator head
+        (linear, or an MLP with `disc_hidden` units)."""
         super().__init__()
         self.ast = ast if ast is not None else ASTForAudioClassification(config)
         h, eps = self.ast.config.hidden_size, self.ast.config.layer_norm_eps
-        self.discriminator = nn.Sequential(nn.LayerNorm(h, eps=eps), nn.Linear(h, 2)) if discriminator else None
+        self.discriminator = discriminator_head(h, eps, disc_hidden) if discriminator else None
 
     def pooled(self, features: torch.Tensor) -> torch.Tensor:
         """[B, frames, 128] fbank -> [B, hidden] (mean of the CLS and distillation tokens)."""
         return self.ast.audio_spectrogram_transformer(features).pooler_output
 
-    def forward(self, features: torch.Tensor, lambda_: float = 0.0) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(self, features: torch.Tensor, lambda_: float = 0.0, reverse: bool = True, with_pooled: bool = False):
+        """(class logits, domain logits or None); the discriminator sees the pooled feature behind a
+        gradient-reversal layer of strength `lambda_` (`reverse=False`: plain gradient, for domain
+        confusion). `with_pooled` adds the pooled feature as a third output."""
         pooled = self.pooled(features)
         logits = self.ast.classifier(pooled)
-        domain = self.discriminator(grad_reverse(pooled, lambda_)) if self.discriminator is not None else None
-        return logits, domain
+        domain = None
+        if self.discriminator is not None:
+            domain = self.discriminator(grad_reverse(pooled, lambda_) if reverse else pooled)
+        return (logits, domain, pooled) if with_pooled else (logits, domain)
 
     def save(self, out: Path) -> None:
         hf_logging.disable_progress_bar()
@@ -48,16 +64,19 @@ class AFTClassifier(nn.Module):
     @classmethod
     def load(cls, model_dir: Path) -> "AFTClassifier":
         """A model dir written by `save`: safetensors weights only (a pickle is never loaded), and every
-        weight must match `config.json` exactly (no missing, unexpected or resized weight)."""
+        weight must match `config.json` exactly (no missing, unexpected or resized weight). The
+        discriminator's shape (linear head or MLP) is read from its weights."""
         model_dir = Path(model_dir)
         require_safetensors(model_dir)
         ast = _from_pretrained(model_dir, local_files_only=True)
-        model = cls(ast.config, discriminator=(model_dir / DISCRIMINATOR_FILE).is_file(), ast=ast)
-        if model.discriminator is not None:
-            state = load_file(str(model_dir / DISCRIMINATOR_FILE))
+        disc = model_dir / DISCRIMINATOR_FILE
+        state = load_file(str(disc)) if disc.is_file() else None
+        mlp_hidden = int(state["1.weight"].shape[0]) if state is not None and "3.weight" in state and "1.weight" in state else 0
+        model = cls(ast.config, discriminator=state is not None, ast=ast, disc_hidden=mlp_hidden)
+        if state is not None:
             expected = model.discriminator.state_dict()
             if state.keys() != expected.keys() or any(state[k].shape != expected[k].shape for k in state):
-                raise RespgenError("discriminator weights do not match config.json", model_dir / DISCRIMINATOR_FILE)
+                raise RespgenError("discriminator weights do not match config.json", disc)
             model.discriminator.load_state_dict(state)
         return model
 

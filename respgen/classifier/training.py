@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from accelerate import Accelerator
 from torch.utils.data import DataLoader, TensorDataset
 
+from respgen.classifier.adversary import Adversary, AdversarySettings
 from respgen.classifier.dataset import RunData
 from respgen.classifier.grl import dann_lambda, paper_lambda
 from respgen.classifier.metrics import confusion_matrix, icbhi_scores
@@ -43,13 +44,19 @@ class TrainSettings:
 
 
 def train_classifier(model: AFTClassifier, data: RunData, s: TrainSettings, seed: int, select_on: str,
-                     accelerator: Accelerator, progress: Callable[..., None] | None = None) -> dict:
+                     accelerator: Accelerator, progress: Callable[..., None] | None = None,
+                     adversary: AdversarySettings | None = None) -> dict:
     """Train `model` in place and leave it holding the selected epoch's weights (unwrapped, on its
-    device). Returns the metrics: the selected epoch's eval splits plus the per-epoch history."""
+    device). Returns the metrics: the selected epoch's eval splits plus the per-epoch history.
+    `adversary` (AFT): how the discriminator is trained (default: the paper's joint GRL step)."""
     features, labels, domains = data.train
     loader = DataLoader(TensorDataset(features, labels, domains), batch_size=s.batch_size, shuffle=True,
                         generator=torch.Generator().manual_seed(seed), drop_last=len(labels) > s.batch_size)
-    optimizer = torch.optim.Adam(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
+    adv = None
+    if s.aft and adversary is not None and adversary.separate:  # the discriminator gets its own optimiser
+        adv = Adversary(model.discriminator, adversary, s.lr, s.weight_decay)
+    params = [p for n, p in model.named_parameters() if adv is None or not n.startswith("discriminator.")]
+    optimizer = torch.optim.Adam(params, lr=s.lr, weight_decay=s.weight_decay)
     iters = len(loader)
     scheduler = make_scheduler(optimizer, s.lr_schedule, s.epochs, iters, s.lr_min_factor)
     weight = None
@@ -71,7 +78,7 @@ def train_classifier(model: AFTClassifier, data: RunData, s: TrainSettings, seed
                 lam = dann_lambda(step / max(1, s.epochs * iters))
             x = augment(x, s.specaug, s.specaug_mode, aug_gen)
             loss, domain = train_step(wrapped, optimizer, scheduler, accelerator, x, y, d, lam,
-                                      alpha=s.alpha if s.aft else 0.0, weight=weight, ma_beta=s.ma_beta)
+                                      alpha=s.alpha if s.aft else 0.0, weight=weight, ma_beta=s.ma_beta, adversary=adv)
             step += 1
             totals["loss"] += float(loss.detach()) * len(y)
             totals["n"] += len(y)
@@ -107,14 +114,21 @@ def train_classifier(model: AFTClassifier, data: RunData, s: TrainSettings, seed
 
 
 def train_step(model, optimizer, scheduler, accelerator: Accelerator, x, y, d, lam: float, alpha: float,
-               weight: torch.Tensor | None = None, ma_beta: float = 0.0) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """One optimiser step on CE(class) + alpha * CE(real/synthetic) (alpha 0: plain CE)."""
+               weight: torch.Tensor | None = None, ma_beta: float = 0.0,
+               adversary: Adversary | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """One optimiser step on CE(class) + alpha * CE(real/synthetic) (alpha 0: plain CE); with an
+    `adversary` (classifier.adversary) its encoder term instead, then its discriminator steps."""
     prev = [p.detach().clone() for p in model.parameters()] if ma_beta > 0 else None
+    pooled = None
     with accelerator.autocast():
-        logits, domain = model(x, lam)
-        loss = F.cross_entropy(logits.float(), y, weight=weight)
-        if alpha > 0:
-            loss = loss + alpha * F.cross_entropy(domain.float(), d)
+        if adversary is not None and alpha > 0:
+            logits, domain, pooled = model(x, lam, reverse=adversary.reverse, with_pooled=True)
+            loss = F.cross_entropy(logits.float(), y, weight=weight) + alpha * adversary.encoder_loss(domain, d, lam)
+        else:
+            logits, domain = model(x, lam)
+            loss = F.cross_entropy(logits.float(), y, weight=weight)
+            if alpha > 0:
+                loss = loss + alpha * F.cross_entropy(domain.float(), d)
     accelerator.backward(loss)
     optimizer.step()
     scheduler.step()
@@ -123,6 +137,8 @@ def train_step(model, optimizer, scheduler, accelerator: Accelerator, x, y, d, l
         with torch.no_grad():
             for p, q in zip(model.parameters(), prev):
                 p.mul_(1 - ma_beta).add_(q, alpha=ma_beta)
+    if pooled is not None:
+        domain = adversary.update(pooled, d)
     return loss, domain
 
 

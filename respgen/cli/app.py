@@ -78,6 +78,17 @@ def finetune(
     run("respgen.finetune:finetune", render.finetune)
 
 
+@command(
+    app,
+    config.CompareConfig,
+    spelling={"seeds": flag("--seeds", type=str), "arms": flag("--arms", type=str)},
+    progress="compare (epochs)",
+)
+def compare(run: Run) -> None:
+    """The paper's comparison: one finetune run per arm (real only, + synthetic, AFT), same seeds, side by side."""
+    run("respgen.compare:compare", render.compare)
+
+
 @command(app, config.ClassifyConfig, arguments=("files",))
 def classify(
     run: Run,
@@ -92,7 +103,8 @@ def classify(
 
 @command(app, config.QuickstartConfig)
 def quickstart(run: Run) -> None:
-    """Run the whole method on built-in demo data: demo-data, prepare, vocoder train, synth, finetune --aft, classify."""
+    """Run the whole method on built-in demo data: demo-data, prepare, vocoder train, synth, compare (real only,
+    + synthetic, AFT), classify."""
     run("respgen.quickstart:quickstart", render.quickstart, on_stage=run.shown(render.stage))
 
 

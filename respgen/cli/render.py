@@ -143,6 +143,8 @@ def stage(stage: Any) -> None:
 
 
 def quickstart(result: Any) -> None:
+    if result.comparison is not None:
+        compare(result.comparison)
     t = result.test
     console.print(
         f"AFT model on the demo test split: Sp {100 * t['sp']:.1f}%  Se {100 * t['se']:.1f}%  Score {100 * t['score']:.1f}%"
@@ -159,3 +161,30 @@ def vocoder_import(result) -> None:
     arch = f"{p['residual_layers']} layers x {p['residual_channels']} channels, {p['n_mels']} mels at {p['sample_rate']} Hz"
     console.print(f"imported step {result.step} ({arch}; preset {result.preset or 'none'}; optimizer {result.optimizer})")
     console.print(f"checkpoint: {result.checkpoint}")
+
+
+def _ms(pair, std: bool = True) -> str:
+    if pair is None or pair[0] is None:
+        return "-"
+    mean, sd = pair
+    return f"{100 * mean:.1f} ± {100 * sd:.1f}" if std else f"{100 * mean:.1f}"
+
+
+def compare(result: Any) -> None:
+    """The arms side by side: test Sp / Se / Score, per-class accuracy and the probe's real/synthetic accuracy."""
+    from respgen.compare import arm_summary
+
+    several = len(result.seeds) > 1
+    table = Table(title=f"{result.name}: test split, %" + (f" (mean ± std over seeds {result.seeds})" if several else ""))
+    for col in ("arm", "Sp", "Se", "Score", *(f"{c} acc" for c in result.classes), "probe acc"):
+        table.add_column(col, justify="left" if col == "arm" else "right")
+    for arm in result.arms:
+        s = arm_summary(arm.metrics, result.classes)
+        cells = [_ms(s[k], several) for k in ("sp", "se", "score")]
+        cells += [_ms(s["per_class"][c], several) for c in result.classes]
+        table.add_row(arm.label, *cells, _ms(s["probe_acc"], several))
+    console.print(table)
+    _plain("probe acc: a fresh logistic-regression probe telling real from synthetic train features of the final "
+           "model (50% = indistinguishable).")
+    for arm in result.arms:
+        _plain(f"{arm.arm}: {arm.run_dir}")
