@@ -47,13 +47,17 @@ def floor(folder: Path, workers: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--annotations", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/icbhi-annotations")
+    ap.add_argument(
+        "--annotations", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/icbhi-annotations"
+    )
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args()
 
     from respgen.config import PrepareConfig
+
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from placeholder import build_placeholder_icbhi  # test scaffolding, not part of the package
+
     from respgen.prepare import prepare
 
     with tempfile.TemporaryDirectory() as tmp:

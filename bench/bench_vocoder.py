@@ -168,7 +168,9 @@ def speed_table(args, dev: str, rounds: int, bf16: bool) -> str:
         comp_model = DiffWave(P).to(dev).train()
         compiled = try_compile(comp_model, "the train step")
         if compiled is not None:
-            variants["respgen fp32, torch.compile"] = {"train": train_step_fn(compiled, make_optimizer(comp_model, 2e-4), dev, train_batch)}
+            variants["respgen fp32, torch.compile"] = {
+                "train": train_step_fn(compiled, make_optimizer(comp_model, 2e-4), dev, train_batch)
+            }
         denoise = try_compile(ours.denoise, "denoise")
         if denoise is not None:
             with torch.inference_mode():
@@ -180,7 +182,9 @@ def speed_table(args, dev: str, rounds: int, bf16: bool) -> str:
     if ref is not None:
         ref_train = load_reference(dev).train()
         variants["diffwave (PyPI)"] = {
-            "train": train_step_fn(ref_train, torch.optim.Adam(ref_train.parameters(), lr=2e-4), dev, train_batch, ref=True),
+            "train": train_step_fn(
+                ref_train, torch.optim.Adam(ref_train.parameters(), lr=2e-4), dev, train_batch, ref=True
+            ),
             "denoise": lambda: ref(audio1s, mel1s, step),
             "synth": ref_sampler(ref, mel1s),
         }
@@ -280,7 +284,9 @@ def fidelity_table(args, dev: str) -> str:
     rows.append(["fp32 vs bf16, same clip, same noise", f"{statistics.mean(bf16_l1):.5f}"])
     rows.append(["fp32 vs fp32, same clip, other noise", f"{statistics.mean(noise_l1):.5f}"])
     rows.append([f"real vs real ({len(real_l1)} pairs of real cycles)", f"{statistics.mean(real_l1):.5f}"])
-    return md_table(f"bf16 fidelity on {dev}: mean |log-mel difference|, {frames} frames, {what}", ["pair", "mel L1"], rows)
+    return md_table(
+        f"bf16 fidelity on {dev}: mean |log-mel difference|, {frames} frames, {what}", ["pair", "mel L1"], rows
+    )
 
 
 def throughput_table(args, dev: str, rounds: int) -> str:
@@ -326,13 +332,25 @@ def throughput_table(args, dev: str, rounds: int) -> str:
             fns[("respgen", label)] = train_step_fn(m, make_optimizer(m, 2e-4), dev, batch, amp=amp)
             if ref is not None:
                 r = load_reference(dev).train()
-                fns[("diffwave (PyPI)", label)] = train_step_fn(r, torch.optim.Adam(r.parameters(), lr=2e-4), dev, batch, ref=True, amp=amp)
+                fns[("diffwave (PyPI)", label)] = train_step_fn(
+                    r, torch.optim.Adam(r.parameters(), lr=2e-4), dev, batch, ref=True, amp=amp
+                )
         res = interleaved(fns, rounds, dev)
         for label in ("fp32", "bf16 autocast"):
             o, r = res.get(("respgen", label)), res.get(("diffwave (PyPI)", label))
-            rows.append([str(batch), label, f"{1 / o:.2f}" if o else "-", f"{1 / r:.2f}" if r else "-", f"{r / o:.2f}" if o and r else "-"])
+            rows.append(
+                [
+                    str(batch),
+                    label,
+                    f"{1 / o:.2f}" if o else "-",
+                    f"{1 / r:.2f}" if r else "-",
+                    f"{r / o:.2f}" if o and r else "-",
+                ]
+            )
     out += "\n" + md_table(
-        "train steps per second (62-frame crops)", ["batch", "precision", "respgen", "diffwave (PyPI)", "speed-up"], rows
+        "train steps per second (62-frame crops)",
+        ["batch", "precision", "respgen", "diffwave (PyPI)", "speed-up"],
+        rows,
     )
     return out
 
@@ -343,7 +361,9 @@ def main() -> None:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--quick", action="store_true", help="2 rounds, fewer reference runs")
     ap.add_argument("--compile", action="store_true", help="also time torch.compile variants")
-    ap.add_argument("--workdir", type=Path, default=None, help="trained vocoder + real cycles for the bf16 fidelity table")
+    ap.add_argument(
+        "--workdir", type=Path, default=None, help="trained vocoder + real cycles for the bf16 fidelity table"
+    )
     ap.add_argument("--skip", default="", help="comma-separated tables to skip: speed,fidelity,throughput")
     args = ap.parse_args()
     dev = args.device

@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 
 from respgen.config import DemoDataConfig, PrepareConfig
-from respgen.demo_data import make_demo_data
 from respgen.data.manifest import load_clip
+from respgen.demo_data import make_demo_data
 from respgen.features import vocoder_mel
 from respgen.prepare import prepare
 from respgen.vocoder.data import CycleCrops
@@ -154,7 +154,9 @@ def main() -> None:
             audio = sample(ours, mel.unsqueeze(0), "fast", [torch.Generator().manual_seed(seed)])
             dist_ours.append(log_mel_l1_db(audio[0], mel, params))
             torch.manual_seed(seed)
-            audio, _ = inference.predict(mel.unsqueeze(0), model_dir="bench", device=torch.device("cpu"), fast_sampling=True)
+            audio, _ = inference.predict(
+                mel.unsqueeze(0), model_dir="bench", device=torch.device("cpu"), fast_sampling=True
+            )
             dist_theirs.append(log_mel_l1_db(audio[0], mel, params))
         d_ours, d_theirs = float(np.mean(dist_ours)), float(np.mean(dist_theirs))
         max_weight_diff = max(

@@ -1,6 +1,6 @@
 """Use respgen from Python, without the CLI: demo data -> prepare -> finetune -> classify.
 
-    python examples/service_api.py [WORKDIR]
+python examples/service_api.py [WORKDIR]
 """
 
 import sys

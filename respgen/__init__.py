@@ -27,9 +27,19 @@ _EXPORTS = {
     "classify": "respgen.classify:classify",
     "build_report": "respgen.build_report:build_report",
     "quickstart": "respgen.quickstart:quickstart",
-    **{name: f"respgen.config:{name}" for name in (
-        "PrepareConfig", "DemoDataConfig", "VocoderTrainConfig", "SynthConfig", "FinetuneConfig", "ClassifyConfig",
-        "ReportConfig", "QuickstartConfig")},
+    **{
+        name: f"respgen.config:{name}"
+        for name in (
+            "PrepareConfig",
+            "DemoDataConfig",
+            "VocoderTrainConfig",
+            "SynthConfig",
+            "FinetuneConfig",
+            "ClassifyConfig",
+            "ReportConfig",
+            "QuickstartConfig",
+        )
+    },
     "RespgenError": "respgen.errors:RespgenError",
 }
 __all__ = ["__version__", *_EXPORTS]

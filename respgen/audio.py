@@ -57,7 +57,9 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> torch.Tensor
     return resample(wave, sr, sample_rate)
 
 
-def write_wav(path: str | Path, wave: np.ndarray | torch.Tensor, sample_rate: int = SAMPLE_RATE, atomic: bool = True) -> None:
+def write_wav(
+    path: str | Path, wave: np.ndarray | torch.Tensor, sample_rate: int = SAMPLE_RATE, atomic: bool = True
+) -> None:
     """Write mono 16-bit PCM (samples clipped to [-1, 1]); atomically unless the caller already writes
     into a staging folder that is swapped in as a whole. Encoded in memory, then written with one call
     (half the cost of letting libsndfile write the file piecemeal)."""

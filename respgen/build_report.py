@@ -64,8 +64,16 @@ def _write(ws, cfg, classes, train, synthetic, runs, out: Path):
     figures = []
     real_counts = {c: sum(1 for r in train if r["label"] == c) for c in classes}
     syn_counts = {c: sum(1 for r in synthetic if r["label"] == c) for c in classes}
-    md = ["# respgen report", "", f"Workspace: `{ws.root}`", "", "## Cycles per class (train)", "",
-          "| class | real | synthetic added | total |", "|---|--:|--:|--:|"]
+    md = [
+        "# respgen report",
+        "",
+        f"Workspace: `{ws.root}`",
+        "",
+        "## Cycles per class (train)",
+        "",
+        "| class | real | synthetic added | total |",
+        "|---|--:|--:|--:|",
+    ]
     md += [f"| {c} | {real_counts[c]} | {syn_counts[c]} | {real_counts[c] + syn_counts[c]} |" for c in classes]
     plots.class_counts(out / "counts.png", classes, real_counts, syn_counts)
     figures.append("counts.png")
@@ -74,18 +82,27 @@ def _write(ws, cfg, classes, train, synthetic, runs, out: Path):
     by_id = {r["id"]: r for r in train}
     pairs = []
     for c in classes:
-        syn = sorted((r for r in synthetic if r["label"] == c and r.get("conditioned_on") in by_id), key=lambda r: r["id"])
+        syn = sorted(
+            (r for r in synthetic if r["label"] == c and r.get("conditioned_on") in by_id), key=lambda r: r["id"]
+        )
         if syn:
             s = syn[0]
             syn_audio = load_clip(ws.synth_manifest, s)
             real_audio = fit_length(load_clip(ws.manifest, by_id[s["conditioned_on"]]), syn_audio.shape[0])
-            pairs.append((c, s["conditioned_on"], vocoder_mel(real_audio).numpy(), s["id"], vocoder_mel(syn_audio).numpy()))
+            pairs.append(
+                (c, s["conditioned_on"], vocoder_mel(real_audio).numpy(), s["id"], vocoder_mel(syn_audio).numpy())
+            )
     md += ["## Real vs synthetic mel spectrograms", ""]
     if pairs:
         plots.mel_pairs(out / "mels.png", pairs)
         figures.append("mels.png")
-        md += ["Each row: a real train cycle (repeat-padded to the synthetic length, as `synth` conditions on it) "
-               "and the synthetic cycle vocoded from its mel.", "", "![real vs synthetic mels](mels.png)", ""]
+        md += [
+            "Each row: a real train cycle (repeat-padded to the synthetic length, as `synth` conditions on it) "
+            "and the synthetic cycle vocoded from its mel.",
+            "",
+            "![real vs synthetic mels](mels.png)",
+            "",
+        ]
     else:
         md += ["No synthetic cycles in the workspace (run `respgen synth`).", ""]
 
@@ -95,13 +112,17 @@ def _write(ws, cfg, classes, train, synthetic, runs, out: Path):
     if not runs:
         md += ["No fine-tuned models in the workspace (run `respgen finetune`).", ""]
     else:
-        md += ["Sp / Se / Score in % on the test split at the checkpoint chosen on the split named in *selected on*; "
-               "mean ± std over seeds where a run has several. *probe acc*: a fresh logistic-regression probe "
-               "telling real from synthetic train features of the run's model (50% = indistinguishable; runs with "
-               "synthetic cycles only).", "",
-               "| run | mode | selected on | epoch | test Sp | test Se | test Score | val Score | probe acc | "
-               + " | ".join(f"test {c} acc" for c in classes) + " |",
-               "|---|---|---|--:|--:|--:|--:|--:|--:|" + "--:|" * len(classes)]
+        md += [
+            "Sp / Se / Score in % on the test split at the checkpoint chosen on the split named in *selected on*; "
+            "mean ± std over seeds where a run has several. *probe acc*: a fresh logistic-regression probe "
+            "telling real from synthetic train features of the run's model (50% = indistinguishable; runs with "
+            "synthetic cycles only).",
+            "",
+            "| run | mode | selected on | epoch | test Sp | test Se | test Score | val Score | probe acc | "
+            + " | ".join(f"test {c} acc" for c in classes)
+            + " |",
+            "|---|---|---|--:|--:|--:|--:|--:|--:|" + "--:|" * len(classes),
+        ]
         for name, d, m in runs:
             md.append(_run_row(name, d, m, classes))
         md.append("")
@@ -135,12 +156,18 @@ def _run_row(name: str, d: Path, m: dict, classes) -> str:
         def ms(split, k):
             return f"{pct(mean[split][k])} ± {pct(std[split][k])}" if split in mean else "–"
 
-        return (f"| {name} | {mode} | {m['selected_on']} | – | {ms('test', 'sp')} | {ms('test', 'se')} | {ms('test', 'score')} | "
-                f"{ms('val', 'score')} | {probe} | " + " | ".join("–" for _ in classes) + " |")
+        return (
+            f"| {name} | {mode} | {m['selected_on']} | – | {ms('test', 'sp')} | {ms('test', 'se')} | {ms('test', 'score')} | "
+            f"{ms('val', 'score')} | {probe} | " + " | ".join("–" for _ in classes) + " |"
+        )
     test, val = m.get("test", {}), m.get("val", {})
     per = test.get("per_class", {})
-    return (f"| {name} | {mode} | {m['selected_on']} | {m['best_epoch']} | {pct(test.get('sp'))} | {pct(test.get('se'))} | "
-            f"{pct(test.get('score'))} | {pct(val.get('score'))} | {probe} | " + " | ".join(pct(per.get(c)) for c in classes) + " |")
+    return (
+        f"| {name} | {mode} | {m['selected_on']} | {m['best_epoch']} | {pct(test.get('sp'))} | {pct(test.get('se'))} | "
+        f"{pct(test.get('score'))} | {pct(val.get('score'))} | {probe} | "
+        + " | ".join(pct(per.get(c)) for c in classes)
+        + " |"
+    )
 
 
 def _feature_space(ws, cfg, classes, train, synthetic, md):
@@ -170,16 +197,25 @@ def _feature_space(ws, cfg, classes, train, synthetic, md):
         disc = None
         if model.discriminator is not None and real_feats:
             r, s = torch.from_numpy(np.concatenate(real_feats)), torch.from_numpy(np.concatenate(syn_feats))
-            correct = int((model.discriminator(r).argmax(-1) == 0).sum()) + int((model.discriminator(s).argmax(-1) == 1).sum())
+            correct = int((model.discriminator(r).argmax(-1) == 0).sum()) + int(
+                (model.discriminator(s).argmax(-1) == 1).sum()
+            )
             disc = correct / (len(r) + len(s))
-    md += [f"Model: `{model_dir}` (pooled AST feature; Fréchet distance as in FAD: lower = closer; "
-           f"at most {cfg.max_per_class} train cycles per class and source).", "",
-           "| class | Fréchet distance real vs synthetic |", "|---|--:|"]
+    md += [
+        f"Model: `{model_dir}` (pooled AST feature; Fréchet distance as in FAD: lower = closer; "
+        f"at most {cfg.max_per_class} train cycles per class and source).",
+        "",
+        "| class | Fréchet distance real vs synthetic |",
+        "|---|--:|",
+    ]
     md += [f"| {c} | {'–' if v is None else f'{v:.4f}'} |" for c, v in frechet.items()]
     md.append("")
     if disc is not None:
-        md += [f"Discriminator real/synthetic accuracy on these cycles: {100 * disc:.1f}% "
-               "(50% = it cannot tell them apart, which is what AFT pushes the encoder towards).", ""]
+        md += [
+            f"Discriminator real/synthetic accuracy on these cycles: {100 * disc:.1f}% "
+            "(50% = it cannot tell them apart, which is what AFT pushes the encoder towards).",
+            "",
+        ]
     else:
         md += ["The model was not trained with AFT: no discriminator accuracy.", ""]
     return frechet, disc
@@ -233,21 +269,31 @@ def _fidelity(ws, cfg, classes, train, synthetic, out: Path, figures: list[str])
     def share(x):
         return "–" if x is None else f"{100 * x:.0f}%"
 
-    md += ["Log-mel L1 distance (the vocoder's mel, values in [0, 1]) of each synthetic cycle to the real cycle it "
-           "was conditioned on, beside two baselines: Gaussian noise with the conditioning cycle's loudness, and two "
-           "different real cycles of the class. Closer than noise is the least a vocoder must do; label agreement "
-           "is the share of a class's synthetic cycles that a classifier trained on real cycles only labels as that "
-           "class.", "",
-           f"Label agreement model: `{model_dir}`." if model is not None
-           else "Label agreement: no real-only model (run `respgen finetune --no-synthetic` or pass --model).", "",
-           "| class | mel L1 | noise baseline | real-vs-real | label agreement |", "|---|--:|--:|--:|--:|"]
-    md += [f"| {c} | {f(v['mel_l1'])} | {f(v['mel_l1_noise'])} | {f(v['mel_l1_real'])} | "
-           f"{share(v['label_agreement'])} |" for c, v in result.items()]
+    md += [
+        "Log-mel L1 distance (the vocoder's mel, values in [0, 1]) of each synthetic cycle to the real cycle it "
+        "was conditioned on, beside two baselines: Gaussian noise with the conditioning cycle's loudness, and two "
+        "different real cycles of the class. Closer than noise is the least a vocoder must do; label agreement "
+        "is the share of a class's synthetic cycles that a classifier trained on real cycles only labels as that "
+        "class.",
+        "",
+        f"Label agreement model: `{model_dir}`."
+        if model is not None
+        else "Label agreement: no real-only model (run `respgen finetune --no-synthetic` or pass --model).",
+        "",
+        "| class | mel L1 | noise baseline | real-vs-real | label agreement |",
+        "|---|--:|--:|--:|--:|",
+    ]
+    md += [
+        f"| {c} | {f(v['mel_l1'])} | {f(v['mel_l1_noise'])} | {f(v['mel_l1_real'])} | {share(v['label_agreement'])} |"
+        for c, v in result.items()
+    ]
     md.append("")
     noisy = [c for c, v in result.items() if v["mel_l1"] is not None and v["mel_l1"] >= v["mel_l1_noise"]]
     if noisy:
-        md += [f"**The synthetic {', '.join(noisy)} cycles are noise-like** "
-               "(no closer to their conditioning than noise).", ""]
+        md += [
+            f"**The synthetic {', '.join(noisy)} cycles are noise-like** (no closer to their conditioning than noise).",
+            "",
+        ]
     curve = _validation_curve(ws)
     if curve:
         plots.validation_curve(out / "vocoder-validation.png", *curve)

@@ -34,10 +34,17 @@ class ClassifyResult:
     errors: list[dict]  # {"file", "error"}
 
     def to_dict(self) -> dict:
-        return {"model": self.model, "labels": self.labels, "files": [f.__dict__ for f in self.files], "errors": self.errors}
+        return {
+            "model": self.model,
+            "labels": self.labels,
+            "files": [f.__dict__ for f in self.files],
+            "errors": self.errors,
+        }
 
 
-def segments_for(path: Path, duration: float, length: float, hop: float, annotations: Path | None) -> tuple[str, list[tuple[float, float]]]:
+def segments_for(
+    path: Path, duration: float, length: float, hop: float, annotations: Path | None
+) -> tuple[str, list[tuple[float, float]]]:
     """Annotated cycles when an ICBHI annotation file is given or sits next to the wav; else windows."""
     txt = annotations or path.with_suffix(".txt")
     if txt.is_file():
@@ -103,16 +110,26 @@ def classify_files(model: AFTClassifier, info: ModelInfo, cfg: ClassifyConfig, m
     stream = segments()
     with torch.inference_mode():
         while batch := list(itertools.islice(stream, cfg.batch_size)):
-            features = torch.stack([clip_features(clip, length, pad, fade_out=info.features.fade_out) for *_, clip in batch])
+            features = torch.stack(
+                [clip_features(clip, length, pad, fade_out=info.features.fade_out) for *_, clip in batch]
+            )
             logits, _ = model(features.to(device))
             for (fr, start, end, _), p in zip(batch, torch.softmax(logits.float(), dim=-1).cpu()):
-                fr.segments.append({
-                    "start": round(start, 4), "end": round(end, 4), "label": labels[int(p.argmax())],
-                    "probabilities": {c: float(v) for c, v in zip(labels, p)},
-                })
+                fr.segments.append(
+                    {
+                        "start": round(start, 4),
+                        "end": round(end, 4),
+                        "label": labels[int(p.argmax())],
+                        "probabilities": {c: float(v) for c, v in zip(labels, p)},
+                    }
+                )
     for fr in files:
         counts = {c: sum(1 for s in fr.segments if s["label"] == c) for c in labels}
         mean = {c: sum(s["probabilities"][c] for s in fr.segments) / len(fr.segments) for c in labels}
-        fr.summary = {"segments": len(fr.segments), "counts": counts, "mean_probabilities": mean,
-                      "abnormal_segments": sum(n for c, n in counts.items() if c != "normal")}
+        fr.summary = {
+            "segments": len(fr.segments),
+            "counts": counts,
+            "mean_probabilities": mean,
+            "abnormal_segments": sum(n for c, n in counts.items() if c != "normal"),
+        }
     return ClassifyResult(model_name, labels, files, errors)

@@ -211,7 +211,6 @@ class FinetuneConfig(Config):
         return value
 
 
-
 class CompareConfig(FinetuneConfig):
     """`finetune`'s settings shared by every arm; `aft` and `synthetic` are set per arm."""
 

@@ -14,16 +14,31 @@ AST_STD = 4.5689974
 
 
 @lru_cache(maxsize=4)
-def _mel_transform(sample_rate: int, n_fft: int, hop: int, n_mels: int, f_min: float, f_max: float) -> torchaudio.transforms.MelSpectrogram:
+def _mel_transform(
+    sample_rate: int, n_fft: int, hop: int, n_mels: int, f_min: float, f_max: float
+) -> torchaudio.transforms.MelSpectrogram:
     return torchaudio.transforms.MelSpectrogram(
-        sample_rate=sample_rate, n_fft=n_fft, win_length=n_fft, hop_length=hop, f_min=f_min, f_max=f_max,
-        n_mels=n_mels, power=1.0, normalized=True, center=True,
+        sample_rate=sample_rate,
+        n_fft=n_fft,
+        win_length=n_fft,
+        hop_length=hop,
+        f_min=f_min,
+        f_max=f_max,
+        n_mels=n_mels,
+        power=1.0,
+        normalized=True,
+        center=True,
     )
 
 
 def vocoder_mel(
-    audio: torch.Tensor, sample_rate: int = 16000, n_fft: int = 1024, hop: int = 256, n_mels: int = 80,
-    f_min: float = 20.0, f_max: float = 8000.0,
+    audio: torch.Tensor,
+    sample_rate: int = 16000,
+    n_fft: int = 1024,
+    hop: int = 256,
+    n_mels: int = 80,
+    f_min: float = 20.0,
+    f_max: float = 8000.0,
 ) -> torch.Tensor:
     """DiffWave's conditioning: [..., T] audio -> [..., n_mels, T // hop + 1] in [0, 1]."""
     mel = _mel_transform(sample_rate, n_fft, hop, n_mels, f_min, f_max).to(audio.device)(audio)
@@ -59,7 +74,13 @@ def ast_fbank(audio: torch.Tensor, sample_rate: int = 16000, num_mel_bins: int =
     """AST input: kaldi fbank (10 ms shift, 128 bins, hanning) normalised with AudioSet statistics.
     [T] audio -> [frames, num_mel_bins]."""
     fbank = torchaudio.compliance.kaldi.fbank(
-        audio.unsqueeze(0), htk_compat=True, sample_frequency=sample_rate, use_energy=False,
-        window_type="hanning", num_mel_bins=num_mel_bins, dither=0.0, frame_shift=10,
+        audio.unsqueeze(0),
+        htk_compat=True,
+        sample_frequency=sample_rate,
+        use_energy=False,
+        window_type="hanning",
+        num_mel_bins=num_mel_bins,
+        dither=0.0,
+        frame_shift=10,
     )
     return (fbank - AST_MEAN) / (AST_STD * 2)

@@ -16,8 +16,8 @@ from accelerate import Accelerator
 from accelerate.utils import broadcast_object_list, set_seed
 
 from respgen.atomic import check_pointer, point_latest, staged_dir
-from respgen.classifier.data import n_frames
 from respgen.classifier.adversary import AdversarySettings
+from respgen.classifier.data import n_frames
 from respgen.classifier.dataset import RunData, assemble, pick_synthetic
 from respgen.classifier.model import AFTClassifier, load_pretrained_ast
 from respgen.classifier.presets import PRESETS
@@ -65,7 +65,11 @@ def finetune(cfg: FinetuneConfig, progress: Callable[..., None] | None = None) -
         for seed in cfg.seeds:
             out = None if staging is None else (staging if len(cfg.seeds) == 1 else staging / f"seed-{seed}")
             per_seed[seed] = _train_one(cfg, data, seed, select_on, out, notes, accelerator, progress if main else None)
-        metrics = per_seed[cfg.seeds[0]] if len(cfg.seeds) == 1 else summarise_alignment(summarise(per_seed, select_on), per_seed)
+        metrics = (
+            per_seed[cfg.seeds[0]]
+            if len(cfg.seeds) == 1
+            else summarise_alignment(summarise(per_seed, select_on), per_seed)
+        )
         if staging is not None and len(cfg.seeds) > 1:
             write_metrics(staging, metrics)
     if main:
@@ -88,8 +92,9 @@ def summarise_alignment(summary: dict, per_seed: dict[int, dict]) -> dict:
         summary["test_per_class"] = {}
         for c in first["test"]["per_class"]:
             values = [m["test"]["per_class"][c] for m in per_seed.values() if m["test"]["per_class"][c] is not None]
-            summary["test_per_class"][c] = ([float(sum(values) / len(values)), float(statistics.pstdev(values))]
-                                            if values else [None, None])
+            summary["test_per_class"][c] = (
+                [float(sum(values) / len(values)), float(statistics.pstdev(values))] if values else [None, None]
+            )
     aligned = [m["alignment"] for m in per_seed.values() if "alignment" in m]
     probes = [a["probe_acc"] for a in aligned if a["probe_acc"] is not None]
     if not aligned:
@@ -116,8 +121,17 @@ def load_run_data(cfg: FinetuneConfig, ws: Workspace) -> RunData:
     synthetic = pick_synthetic(ws.synthetic_rows(), classes, cfg.synthetic_per_class) if cfg.synthetic else []
     if cfg.aft and not synthetic:
         raise RespgenError("--aft needs synthetic cycles: run `respgen synth` first (or drop --aft)", ws.synth_manifest)
-    return assemble(classes, ws.manifest, real, ws.synth_manifest, synthetic, cfg.length, cfg.pad,
-                    fade_out=cfg.fade_samples, synthetic_fit=cfg.synthetic_fit)
+    return assemble(
+        classes,
+        ws.manifest,
+        real,
+        ws.synth_manifest,
+        synthetic,
+        cfg.length,
+        cfg.pad,
+        fade_out=cfg.fade_samples,
+        synthetic_fit=cfg.synthetic_fit,
+    )
 
 
 def _selection(cfg: FinetuneConfig, data: RunData) -> tuple[str, list[str]]:
@@ -129,8 +143,10 @@ def _selection(cfg: FinetuneConfig, data: RunData) -> tuple[str, list[str]]:
     if select_on == "test":
         notes.append("checkpoint selected on the TEST split (the paper's protocol): test scores are optimistic")
     if cfg.init is None:
-        notes.append("warning: no --init: a randomly initialised AST will score poorly on real data; "
-                     "start from an AudioSet AST (e.g. --init MIT/ast-finetuned-audioset-10-10-0.4593)")
+        notes.append(
+            "warning: no --init: a randomly initialised AST will score poorly on real data; "
+            "start from an AudioSet AST (e.g. --init MIT/ast-finetuned-audioset-10-10-0.4593)"
+        )
     return select_on, notes
 
 
@@ -148,8 +164,10 @@ def synthetic_fidelity_notes(cfg: FinetuneConfig, ws: Workspace) -> list[str]:
     if not bad:
         return []
     detail = ", ".join(f"{c} {summary[c]['mel_l1']:.3f} vs noise {summary[c]['mel_l1_noise']:.3f}" for c in bad)
-    return [f"warning: the synthetic cycles are noise-like (log-mel L1 to their conditioning no better than noise: "
-            f"{detail}); train the vocoder longer (e.g. --preset demo on the demo data) before relying on them"]
+    return [
+        f"warning: the synthetic cycles are noise-like (log-mel L1 to their conditioning no better than noise: "
+        f"{detail}); train the vocoder longer (e.g. --preset demo on the demo data) before relying on them"
+    ]
 
 
 def _mode(cfg: FinetuneConfig, data: RunData) -> str:
@@ -163,18 +181,37 @@ def _unique(models: Path, name: str) -> str:
     return candidate
 
 
-def _train_one(cfg: FinetuneConfig, data: RunData, seed: int, select_on: str, out: Path | None, notes: list[str],
-               accelerator: Accelerator, progress) -> dict:
+def _train_one(
+    cfg: FinetuneConfig,
+    data: RunData,
+    seed: int,
+    select_on: str,
+    out: Path | None,
+    notes: list[str],
+    accelerator: Accelerator,
+    progress,
+) -> dict:
     preset = PRESETS[cfg.preset]
     settings = TrainSettings(
-        epochs=cfg.epochs or preset.epochs, batch_size=cfg.batch_size or preset.batch_size, lr=cfg.lr or preset.lr,
-        weight_decay=cfg.weight_decay, aft=cfg.aft, alpha=cfg.alpha, lambda_mode=cfg.lambda_mode,
+        epochs=cfg.epochs or preset.epochs,
+        batch_size=cfg.batch_size or preset.batch_size,
+        lr=cfg.lr or preset.lr,
+        weight_decay=cfg.weight_decay,
+        aft=cfg.aft,
+        alpha=cfg.alpha,
+        lambda_mode=cfg.lambda_mode,
         ma_beta=cfg.ma_beta if cfg.ma_beta is not None else (0.5 if cfg.lambda_mode == "paper" else 0.0),
-        specaug=cfg.specaug, class_weights=cfg.class_weights, specaug_mode=cfg.specaug_mode,
-        lr_schedule=cfg.lr_schedule, lr_min_factor=cfg.lr_min_factor, min_se=cfg.min_se)
+        specaug=cfg.specaug,
+        class_weights=cfg.class_weights,
+        specaug_mode=cfg.specaug_mode,
+        lr_schedule=cfg.lr_schedule,
+        lr_min_factor=cfg.lr_min_factor,
+        min_se=cfg.min_se,
+    )
     set_seed(seed)
-    spec = FeatureSpec(sample_rate=16000, length=cfg.length, pad=cfg.pad, frames=n_frames(cfg.length),
-                       fade_out=cfg.fade_samples)
+    spec = FeatureSpec(
+        sample_rate=16000, length=cfg.length, pad=cfg.pad, frames=n_frames(cfg.length), fade_out=cfg.fade_samples
+    )
     config = preset.ast_config(spec.frames, data.classes)
     pretrained = None
     if cfg.init:
@@ -189,10 +226,25 @@ def _train_one(cfg: FinetuneConfig, data: RunData, seed: int, select_on: str, ou
         pooled = pooled_features(accelerator.unwrap_model(model), features, settings.batch_size * 2)
         metrics["alignment"] = alignment(pooled, domains.numpy(), labels.numpy(), data.classes, seed=0)
     if out is not None:
-        training = {**cfg.model_dump(mode="json"), "seed": seed, "epochs": settings.epochs, "batch_size": settings.batch_size,
-                    "lr": settings.lr, "ma_beta": settings.ma_beta, "selected_on": select_on,
-                    "disc_steps": adversary.disc_steps}
-        save_model_dir(out, model.cpu(), list(data.classes), spec, training,
-                       {"counts": data.counts, "vocoder": data.vocoder}, notes, metrics)
+        training = {
+            **cfg.model_dump(mode="json"),
+            "seed": seed,
+            "epochs": settings.epochs,
+            "batch_size": settings.batch_size,
+            "lr": settings.lr,
+            "ma_beta": settings.ma_beta,
+            "selected_on": select_on,
+            "disc_steps": adversary.disc_steps,
+        }
+        save_model_dir(
+            out,
+            model.cpu(),
+            list(data.classes),
+            spec,
+            training,
+            {"counts": data.counts, "vocoder": data.vocoder},
+            notes,
+            metrics,
+        )
     accelerator.wait_for_everyone()
     return metrics

@@ -42,7 +42,9 @@ def import_vocoder(cfg: VocoderImportConfig) -> VocoderImportResult:
     ref = load_reference(cfg.ckpt)
     existing = latest_checkpoint(ws.vocoder)
     if existing is not None and not cfg.force:
-        raise RespgenError(f"the workdir already has a vocoder (step {existing.step}); pass --force to replace it", ws.vocoder)
+        raise RespgenError(
+            f"the workdir already has a vocoder (step {existing.step}); pass --force to replace it", ws.vocoder
+        )
     if cfg.force:
         clear_checkpoints(ws.vocoder)
         ws.vocoder_metrics.unlink(missing_ok=True)

@@ -93,8 +93,14 @@ def prepare(cfg: PrepareConfig, progress: Progress | None = None) -> PrepareResu
     with staged_dir(ws.data) as staging:
         (staging / "clips").mkdir()
         counts, recordings = _write_all(jobs, skipped, val, staging, ws, split_path, cfg, progress)
-    return PrepareResult(manifest=ws.manifest, counts=counts, recordings=recordings, skipped=skipped,
-                         val_note=val.note, classes=classes_for(cfg.labels))
+    return PrepareResult(
+        manifest=ws.manifest,
+        counts=counts,
+        recordings=recordings,
+        skipped=skipped,
+        val_note=val.note,
+        classes=classes_for(cfg.labels),
+    )
 
 
 def _write_all(jobs, skipped, val, staging: Path, ws: Workspace, split_path: Path, cfg: PrepareConfig, progress):
@@ -218,7 +224,9 @@ def _cut_recording(arg) -> tuple[list[RealClip], list[dict[str, str]]]:
         s = round(cy.start * sample_rate)
         e = min(round(cy.end * sample_rate), n)
         if e <= s:
-            skipped.append({"item": f"{job.wav.with_suffix('.txt')}:{i + 1}", "reason": "cycle starts after the audio ends"})
+            skipped.append(
+                {"item": f"{job.wav.with_suffix('.txt')}:{i + 1}", "reason": "cycle starts after the audio ends"}
+            )
             continue
         rel = f"clips/{job.split}/{cid}.wav"
         write_wav(out_dir / f"{cid}.wav", wave[s:e], sample_rate, atomic=False)  # staging dir: swapped in whole

@@ -48,8 +48,13 @@ class QuickstartResult:
     comparison: CompareResult | None = None  # the three arms side by side
 
     def to_dict(self) -> dict:
-        return {"workdir": self.workdir, "stages": [s.__dict__ for s in self.stages], "test": self.test,
-                "held_out": self.held_out, "comparison": self.comparison.to_dict() if self.comparison else None}
+        return {
+            "workdir": self.workdir,
+            "stages": [s.__dict__ for s in self.stages],
+            "test": self.test,
+            "held_out": self.held_out,
+            "comparison": self.comparison.to_dict() if self.comparison else None,
+        }
 
 
 @locked("quickstart")  # the whole pipeline: no other writer between its stages
@@ -71,28 +76,74 @@ def quickstart(cfg: QuickstartConfig, on_stage: Callable[[Stage], None] | None =
             on_stage(s)
         return out
 
-    stage("demo-data", lambda: make_demo_data(DemoDataConfig(out_dir=demo, seed=cfg.seed)),
-                     lambda r: f"{sum(r.recordings.values())} recordings ({r.recordings['train']} train, {r.recordings['test']} test)", demo)
-    stage("prepare", lambda: prepare(PrepareConfig(icbhi_dir=demo, workdir=work, seed=cfg.seed)),
-                 lambda r: ", ".join(f"{s} {sum(c.values())}" for s, c in r.counts.items()) + " cycles", work / "data")
-    stage("vocoder train", lambda: train_vocoder(VocoderTrainConfig(
-              workdir=work, preset="tiny", max_steps=cfg.vocoder_steps, batch_size=4, save_every=cfg.vocoder_steps,
-              log_every=max(1, cfg.vocoder_steps // 10), eval_every=max(1, cfg.vocoder_steps // 2), seed=cfg.seed)),
-          lambda r: f"tiny DiffWave, {r.step} steps" + (f", loss {r.loss:.3f}" if r.loss is not None else " (already trained)"), work / "vocoder")
-    stage("synth", lambda: synthesize(SynthConfig(workdir=work, classes=MINORITY, n=cfg.synth_per_class, seed=cfg.seed)),
-                lambda r: ", ".join(f"{c} {r.total[c]}" for c in MINORITY) + " synthetic cycles (6-step sampling); "
-                + fidelity_summary(r.fidelity, cfg.vocoder_steps), work / "synth")
+    stage(
+        "demo-data",
+        lambda: make_demo_data(DemoDataConfig(out_dir=demo, seed=cfg.seed)),
+        lambda r: (
+            f"{sum(r.recordings.values())} recordings ({r.recordings['train']} train, {r.recordings['test']} test)"
+        ),
+        demo,
+    )
+    stage(
+        "prepare",
+        lambda: prepare(PrepareConfig(icbhi_dir=demo, workdir=work, seed=cfg.seed)),
+        lambda r: ", ".join(f"{s} {sum(c.values())}" for s, c in r.counts.items()) + " cycles",
+        work / "data",
+    )
+    stage(
+        "vocoder train",
+        lambda: train_vocoder(
+            VocoderTrainConfig(
+                workdir=work,
+                preset="tiny",
+                max_steps=cfg.vocoder_steps,
+                batch_size=4,
+                save_every=cfg.vocoder_steps,
+                log_every=max(1, cfg.vocoder_steps // 10),
+                eval_every=max(1, cfg.vocoder_steps // 2),
+                seed=cfg.seed,
+            )
+        ),
+        lambda r: (
+            f"tiny DiffWave, {r.step} steps" + (f", loss {r.loss:.3f}" if r.loss is not None else " (already trained)")
+        ),
+        work / "vocoder",
+    )
+    stage(
+        "synth",
+        lambda: synthesize(SynthConfig(workdir=work, classes=MINORITY, n=cfg.synth_per_class, seed=cfg.seed)),
+        lambda r: (
+            ", ".join(f"{c} {r.total[c]}" for c in MINORITY)
+            + " synthetic cycles (6-step sampling); "
+            + fidelity_summary(r.fidelity, cfg.vocoder_steps)
+        ),
+        work / "synth",
+    )
 
     def arms(r: CompareResult) -> str:
         def one(a) -> str:
             probe = (a.metrics.get("alignment") or {}).get("probe_acc")
-            return f"{a.arm} Score {100 * a.metrics['test']['score']:.1f}%" + (f" (probe {100 * probe:.0f}%)" if probe is not None else "")
+            return f"{a.arm} Score {100 * a.metrics['test']['score']:.1f}%" + (
+                f" (probe {100 * probe:.0f}%)" if probe is not None else ""
+            )
+
         return "test " + ", ".join(one(a) for a in r.arms)
 
-    cmp = stage("compare", lambda: compare(CompareConfig(
-                    workdir=work, preset="tiny", epochs=cfg.epochs, name="quickstart", seeds=[cfg.seed + 1],
-                    arms=["ce", "ce-syn", "aft"])),
-                arms, lambda r: r.arms[-1].run_dir)
+    cmp = stage(
+        "compare",
+        lambda: compare(
+            CompareConfig(
+                workdir=work,
+                preset="tiny",
+                epochs=cfg.epochs,
+                name="quickstart",
+                seeds=[cfg.seed + 1],
+                arms=["ce", "ce-syn", "aft"],
+            )
+        ),
+        arms,
+        lambda r: r.arms[-1].run_dir,
+    )
     result.comparison = cmp
     ft = cmp.arms[-1]
     result.test = {k: ft.metrics["test"][k] for k in ("sp", "se", "score", "accuracy")}
@@ -103,11 +154,18 @@ def quickstart(cfg: QuickstartConfig, on_stage: Callable[[Stage], None] | None =
 
     def held_out(r) -> str:
         predicted = [s["label"] for s in r.files[0].segments]
-        result.held_out = {"file": str(held), "cycles": len(truth), "correct": sum(a == b for a, b in zip(truth, predicted)),
-                           "truth": truth, "predicted": predicted}
+        result.held_out = {
+            "file": str(held),
+            "cycles": len(truth),
+            "correct": sum(a == b for a, b in zip(truth, predicted)),
+            "truth": truth,
+            "predicted": predicted,
+        }
         return f"{held.name}: {result.held_out['correct']}/{len(truth)} cycles labelled correctly"
 
-    stage("classify", lambda: classify(ClassifyConfig(files=[held], model=Path(ft.run_dir), workdir=work)), held_out, held)
+    stage(
+        "classify", lambda: classify(ClassifyConfig(files=[held], model=Path(ft.run_dir), workdir=work)), held_out, held
+    )
     return result
 
 
@@ -117,6 +175,8 @@ def fidelity_summary(fidelity: dict, steps: int) -> str:
     noise = ", ".join(f"{f['mel_l1_noise']:.3f}" for f in fidelity.values())
     text = f"mel L1 to conditioning {numbers} (noise baseline {noise})"
     if any(f["mel_l1"] >= f["mel_l1_noise"] for f in fidelity.values()):
-        text += (f". The {steps}-step tiny vocoder's cycles are noise-like; `vocoder train --preset demo` gets closer "
-                 "(0.5-0.6x noise) but not yet class-bearing crackles (docs/benchmarks.md)")
+        text += (
+            f". The {steps}-step tiny vocoder's cycles are noise-like; `vocoder train --preset demo` gets closer "
+            "(0.5-0.6x noise) but not yet class-bearing crackles (docs/benchmarks.md)"
+        )
     return text

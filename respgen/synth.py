@@ -103,25 +103,40 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
     written = {c: 0 for c in classes}
     for i in range(0, len(todo), batch):
         chunk = todo[i : i + batch]
-        mels = torch.stack([
-            vocoder_mel(
-                fit_length(load_clip(ws.manifest, src, params.sample_rate), cond_samples, "repeat", cfg.fade_samples),
-                **params.mel_kwargs(),
-            )[:, :frames]
-            for _, _, _, src in chunk
-        ]).to(device)
+        mels = torch.stack(
+            [
+                vocoder_mel(
+                    fit_length(
+                        load_clip(ws.manifest, src, params.sample_rate), cond_samples, "repeat", cfg.fade_samples
+                    ),
+                    **params.mel_kwargs(),
+                )[:, :frames]
+                for _, _, _, src in chunk
+            ]
+        ).to(device)
         gens = [torch.Generator().manual_seed(clip_seed(cfg.seed, c, k)) for c, k, _, _ in chunk]
         audio = sample(model, mels, cfg.steps, gens, dtype).cpu()
         for (c, k, cid, src), wave in zip(chunk, audio):
             write_wav(ws.synth / c / f"{cid}.wav", wave[:n_samples], params.sample_rate)
             real_audio = load_clip(ws.manifest, src, params.sample_rate)
             fid = clip_fidelity(wave[:n_samples], real_audio, cid, **params.mel_kwargs())
-            rows.append(SyntheticClip(
-                id=cid, path=f"{c}/{cid}.wav", label=c, split="train", source="synthetic",
-                conditioned_on=src["id"], patient=src["patient"], vocoder=vocoder_info,
-                seed=clip_seed(cfg.seed, c, k), steps=cfg.steps, sample_rate=params.sample_rate,
-                duration=n_samples / params.sample_rate, **fid,
-            ))
+            rows.append(
+                SyntheticClip(
+                    id=cid,
+                    path=f"{c}/{cid}.wav",
+                    label=c,
+                    split="train",
+                    source="synthetic",
+                    conditioned_on=src["id"],
+                    patient=src["patient"],
+                    vocoder=vocoder_info,
+                    seed=clip_seed(cfg.seed, c, k),
+                    steps=cfg.steps,
+                    sample_rate=params.sample_rate,
+                    duration=n_samples / params.sample_rate,
+                    **fid,
+                )
+            )
             written[c] += 1
         rows.sort(key=lambda r: r["id"])
         write_jsonl(ws.synth_manifest, rows)  # after each batch: an interrupted run keeps what it made
@@ -132,5 +147,6 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
     total = {c: sum(1 for r in rows if r["label"] == c) for c in classes}
     mine = [r for r in rows if r["label"] in classes]
     fidelity = class_summary(rows_fidelity(ws.synth_manifest, mine, ws.manifest, {r["id"]: r for r in real}), classes)
-    return SynthResult(manifest=str(ws.synth_manifest), written=written, total=total, vocoder=vocoder_info,
-                       fidelity=fidelity)
+    return SynthResult(
+        manifest=str(ws.synth_manifest), written=written, total=total, vocoder=vocoder_info, fidelity=fidelity
+    )

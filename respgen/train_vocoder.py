@@ -14,9 +14,8 @@ import torch
 from accelerate import Accelerator
 from safetensors.torch import load_file
 
-from respgen.atomic import staged_dir
+from respgen.atomic import check_pointer, staged_dir, write_jsonl
 from respgen.audio import write_wav
-from respgen.atomic import check_pointer, write_jsonl
 from respgen.config import VocoderTrainConfig
 from respgen.errors import RespgenError
 from respgen.lock import locked
@@ -30,8 +29,8 @@ from respgen.vocoder.checkpoint import (
 )
 from respgen.vocoder.data import CycleCrops
 from respgen.vocoder.diffusion import noise_levels
-from respgen.vocoder.fast import make_optimizer
 from respgen.vocoder.evaluation import EvalSet, eval_rows, evaluate, make_eval_set
+from respgen.vocoder.fast import make_optimizer
 from respgen.vocoder.model import DiffWave
 from respgen.vocoder.params import PRESETS
 from respgen.vocoder.training import train_step, update_ema, weights_digest
@@ -67,8 +66,9 @@ def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None 
     if not rows:
         raise RespgenError("no real train cycles in the manifest", ws.manifest)
 
-    accelerator = Accelerator(cpu=cfg.cpu, mixed_precision=cfg.precision, log_with=_trackers(cfg.log_with) or None,
-                              project_dir=ws.vocoder)
+    accelerator = Accelerator(
+        cpu=cfg.cpu, mixed_precision=cfg.precision, log_with=_trackers(cfg.log_with) or None, project_dir=ws.vocoder
+    )
     rank, world = accelerator.process_index, accelerator.num_processes
     check_pointer(ws.vocoder / "latest")  # a real folder there would only fail at the first save
     ckpt = None if cfg.fresh else latest_checkpoint(ws.vocoder)
@@ -166,8 +166,9 @@ def _eval_set(cfg: VocoderTrainConfig, ws: Workspace, params) -> EvalSet:
     return make_eval_set(ws.manifest, rows, params, cfg.eval_seconds)
 
 
-def _validate(ws: Workspace, accelerator: Accelerator, model, evalset: EvalSet, step: int, sample_rate: int,
-              seed: int) -> float:
+def _validate(
+    ws: Workspace, accelerator: Accelerator, model, evalset: EvalSet, step: int, sample_rate: int, seed: int
+) -> float:
     """Re-vocode the held-out cycles; keep their audio as `vocoder/samples/step-N/<id>.wav` (the last
     KEEP_SAMPLES evaluations) and send it to a TensorBoard tracker when there is one."""
     distance, audio = evaluate(accelerator.unwrap_model(model), evalset, accelerator.device, seed)
@@ -205,8 +206,10 @@ def _resume(cfg: VocoderTrainConfig, ws: Workspace, ckpt, model: DiffWave, optim
         set_rng_state(state["rng"])
         step = int(state["step"])
     except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as e:
-        raise RespgenError(f"training state does not fit this vocoder ({e.__class__.__name__}); pass --fresh to "
-                           "start over", ckpt.path / "state.pt") from None
+        raise RespgenError(
+            f"training state does not fit this vocoder ({e.__class__.__name__}); pass --fresh to start over",
+            ckpt.path / "state.pt",
+        ) from None
     ema = load_file(str(ckpt.path / "ema.safetensors")) if (ckpt.path / "ema.safetensors").is_file() else None
     if accelerator.is_main_process:
         _drop_metrics_after(ws.vocoder_metrics, step)

@@ -84,8 +84,8 @@ def add_synthetic_rows(work: Path, per_class: int = 3) -> None:
 
     import numpy as np
 
-    from respgen.data.manifest import read_rows
     from respgen.audio import load_audio, write_wav
+    from respgen.data.manifest import read_rows
 
     rng = np.random.default_rng(0)
     rows = []
@@ -95,6 +95,15 @@ def add_synthetic_rows(work: Path, per_class: int = 3) -> None:
             audio = load_audio(work / "data" / src["path"]).numpy()
             cid = f"{label}_{k:05d}"
             write_wav(work / "synth" / label / f"{cid}.wav", audio + 0.01 * rng.standard_normal(len(audio)))
-            rows.append({"id": cid, "path": f"{label}/{cid}.wav", "label": label, "split": "train", "source": "synthetic",
-                         "conditioned_on": src["id"], "vocoder": {"step": 0, "hash": "test"}})
+            rows.append(
+                {
+                    "id": cid,
+                    "path": f"{label}/{cid}.wav",
+                    "label": label,
+                    "split": "train",
+                    "source": "synthetic",
+                    "conditioned_on": src["id"],
+                    "vocoder": {"step": 0, "hash": "test"},
+                }
+            )
     (work / "synth" / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))

@@ -102,7 +102,10 @@ def test_init_from_local_pretrained_with_other_length(tmp_path):
     start = (t_old - t_new) // 2
     expected = old[:, 2:].reshape(1, f, t_old, -1)[:, :, start : start + t_new]
     torch.testing.assert_close(new[:, 2:].reshape(1, f, t_new, -1), expected)  # adapted, not re-initialised
-    sd_new, sd_old = model.audio_spectrogram_transformer.state_dict(), pretrained.ast.audio_spectrogram_transformer.state_dict()
+    sd_new, sd_old = (
+        model.audio_spectrogram_transformer.state_dict(),
+        pretrained.ast.audio_spectrogram_transformer.state_dict(),
+    )
     assert sd_new.keys() == sd_old.keys()
     for k in sd_old:  # every other encoder weight is the pretrained one
         if k != "embeddings.position_embeddings":

@@ -69,7 +69,9 @@ def test_many_files_batched_with_bad_ones_reported(cli, model_dir: Path, icbhi_m
     junk.write_bytes(b"not audio at all")
     stereo = tmp_path / "stereo.wav"
     sf.write(str(stereo), np.random.default_rng(0).standard_normal((22050 * 3, 2)) * 0.1, 22050)
-    r, out = run_json(cli, icbhi_mini / f"{REC}.wav", empty, junk, tmp_path / "missing.wav", stereo, "--model", model_dir)
+    r, out = run_json(
+        cli, icbhi_mini / f"{REC}.wav", empty, junk, tmp_path / "missing.wav", stereo, "--model", model_dir
+    )
     assert r.exit_code == 2
     assert [Path(f["file"]).name for f in out["files"]] == [f"{REC}.wav", "stereo.wav"]
     assert {Path(e["file"]).name for e in out["errors"]} == {"empty.wav", "junk.wav", "missing.wav"}

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from respgen.data.manifest import read_rows
 from respgen.config import DemoDataConfig, PrepareConfig
 from respgen.data.demo import make_cycle
+from respgen.data.manifest import read_rows
 from respgen.prepare import prepare
 
 
@@ -47,7 +47,10 @@ def features(x: np.ndarray, sr: int) -> tuple[float, float]:
 
 def test_classes_are_distinguishable():
     sr, rng = 8000, np.random.default_rng(0)
-    feats = {c: [features(make_cycle(c, 3 * sr, sr, rng), sr) for _ in range(20)] for c in ("normal", "crackle", "wheeze", "both")}
+    feats = {
+        c: [features(make_cycle(c, 3 * sr, sr, rng), sr) for _ in range(20)]
+        for c in ("normal", "crackle", "wheeze", "both")
+    }
     crest = {c: np.array([f[0] for f in v]) for c, v in feats.items()}
     peak = {c: np.array([f[1] for f in v]) for c, v in feats.items()}
     # crackles: every crackle cycle has sharper transients than every cycle without crackles

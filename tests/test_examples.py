@@ -21,12 +21,23 @@ def test_toml_examples_load(name, tmp_path):
     ft = load_config(FinetuneConfig, "finetune", path, {})
     if name == "paper.toml":
         assert (voc.preset, ft.preset, ft.alpha, ft.lr, ft.batch_size, ft.epochs) == ("base", "base", 0.2, 5e-5, 32, 50)
-        assert (ft.lambda_mode, ft.select_on, syn.length, syn.steps, prep.val_fraction) == ("paper", "test", 4.0, "fast", 0.0)
+        assert (ft.lambda_mode, ft.select_on, syn.length, syn.steps, prep.val_fraction) == (
+            "paper",
+            "test",
+            4.0,
+            "fast",
+            0.0,
+        )
     else:
         assert voc.preset == ft.preset == "tiny"
 
 
 def test_service_api_example_runs(tmp_path):
-    r = subprocess.run([sys.executable, str(EXAMPLES / "service_api.py"), str(tmp_path / "w")], capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, str(EXAMPLES / "service_api.py"), str(tmp_path / "w")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     assert "test Sp" in r.stdout and "cycles:" in r.stdout

@@ -10,7 +10,9 @@ from respgen.vocoder.params import PRESETS
 
 def test_vocoder_mel_matches_independent_reference():
     audio = torch.randn(16000) * 0.1
-    spec = torchaudio.transforms.Spectrogram(n_fft=1024, win_length=1024, hop_length=256, power=1.0, normalized=True, center=True)(audio)
+    spec = torchaudio.transforms.Spectrogram(
+        n_fft=1024, win_length=1024, hop_length=256, power=1.0, normalized=True, center=True
+    )(audio)
     fb = torchaudio.functional.melscale_fbanks(513, f_min=20.0, f_max=8000.0, n_mels=80, sample_rate=16000)
     mel = (spec.T @ fb).T
     ref = torch.clamp((20 * torch.log10(torch.clamp(mel, min=1e-5)) - 20 + 100) / 100, 0, 1)

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import add_synthetic_rows
 from transformers import ASTForAudioClassification
 
-from conftest import add_synthetic_rows
 from respgen.classifier.data import features_for_rows
 from respgen.classifier.model import AFTClassifier
 from respgen.config import FinetuneConfig
-from respgen.finetune import finetune
 from respgen.data.manifest import read_rows
+from respgen.finetune import finetune
 
 FAST = dict(preset="tiny", epochs=2, length=1.0, batch_size=16)
 
@@ -25,13 +25,28 @@ def mini_synth(mini_copy: Path) -> Path:
 
 
 def test_ce_run_outputs(cli, mini_copy: Path):
-    r = cli("finetune", "--workdir", mini_copy, "--preset", "tiny", "--epochs", "2", "--length", "1.0", "--name", "ce", "--json")
+    r = cli(
+        "finetune",
+        "--workdir",
+        mini_copy,
+        "--preset",
+        "tiny",
+        "--epochs",
+        "2",
+        "--length",
+        "1.0",
+        "--name",
+        "ce",
+        "--json",
+    )
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     run = mini_copy / "models" / "ce"
     assert out["run_dir"] == str(run)
     assert any("no val split" in n for n in out["notes"]) and any("--init" in n for n in out["notes"])
-    assert {"config.json", "model.safetensors", "preprocessor_config.json", "respgen.json", "metrics.json"} <= {p.name for p in run.iterdir()}
+    assert {"config.json", "model.safetensors", "preprocessor_config.json", "respgen.json", "metrics.json"} <= {
+        p.name for p in run.iterdir()
+    }
     assert not (run / "discriminator.safetensors").exists()
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["selected_on"] == "last" and metrics["best_epoch"] == 2 and len(metrics["history"]) == 2
@@ -75,7 +90,10 @@ def test_aft_needs_synthetic_and_per_class_cap(cli, mini_copy: Path):
     assert info["data"]["counts"]["train_synthetic"] == {"normal": 0, "crackle": 1, "wheeze": 1, "both": 1}
     assert info["training"]["ma_beta"] == 0.5  # paper mode default
     none = finetune(FinetuneConfig(workdir=mini_copy, synthetic=False, name="nosyn", **FAST))
-    assert sum(json.loads((Path(none.run_dir) / "respgen.json").read_text())["data"]["counts"]["train_synthetic"].values()) == 0
+    assert (
+        sum(json.loads((Path(none.run_dir) / "respgen.json").read_text())["data"]["counts"]["train_synthetic"].values())
+        == 0
+    )
 
 
 def test_select_on_test_and_seeds(mini_copy: Path):
@@ -118,8 +136,30 @@ def test_two_process_finetune(mini_synth: Path, tmp_path: Path):
     import sys
 
     env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29537", "-m", "respgen",
-           "finetune", "--workdir", str(mini_synth), "--preset", "tiny", "--epochs", "2", "--length", "1.0", "--aft", "--name", "ddp", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        "29537",
+        "-m",
+        "respgen",
+        "finetune",
+        "--workdir",
+        str(mini_synth),
+        "--preset",
+        "tiny",
+        "--epochs",
+        "2",
+        "--length",
+        "1.0",
+        "--aft",
+        "--name",
+        "ddp",
+        "--json",
+    ]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.count('"run_dir"') == 1  # rank 0 only

@@ -17,7 +17,12 @@ def test_recording_name_fields_and_key():
 
 def test_labels_from_flags():
     assert [label_for(c, w) for c, w in [(0, 0), (1, 0), (0, 1), (1, 1)]] == ["normal", "crackle", "wheeze", "both"]
-    assert [label_for(c, w, "binary") for c, w in [(0, 0), (1, 0), (0, 1), (1, 1)]] == ["normal", "abnormal", "abnormal", "abnormal"]
+    assert [label_for(c, w, "binary") for c, w in [(0, 0), (1, 0), (0, 1), (1, 1)]] == [
+        "normal",
+        "abnormal",
+        "abnormal",
+        "abnormal",
+    ]
     assert parse_classes(["all"]) == ["normal", "crackle", "wheeze", "both"]
     assert parse_classes(["wheeze", "crackle,wheeze"]) == ["wheeze", "crackle"]
     with pytest.raises(RespgenError, match="unknown class 'rattle'"):

@@ -7,17 +7,30 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from respgen.data.manifest import read_rows
 from respgen.config import PrepareConfig
 from respgen.data.icbhi import parse_annotation
+from respgen.data.manifest import read_rows
 from respgen.prepare import prepare
 
 MINI_TRAIN = {"normal": 25, "crackle": 34, "wheeze": 11, "both": 10}
 MINI_TEST = {"normal": 80, "crackle": 1, "wheeze": 10, "both": 0}
 FULL_TRAIN = {"normal": 2063, "crackle": 1215, "wheeze": 501, "both": 363}
 FULL_TEST = {"normal": 1579, "crackle": 649, "wheeze": 385, "both": 143}
-REQUIRED = {"id", "path", "label", "split", "patient", "recording", "location", "device", "start", "end",
-            "duration", "source", "sample_rate"}
+REQUIRED = {
+    "id",
+    "path",
+    "label",
+    "split",
+    "patient",
+    "recording",
+    "location",
+    "device",
+    "start",
+    "end",
+    "duration",
+    "source",
+    "sample_rate",
+}
 
 
 def test_mini_counts_via_cli(icbhi_mini: Path, tmp_path: Path, cli):
@@ -50,7 +63,9 @@ def test_clip_content_is_the_resampled_cycle(icbhi_mini: Path, mini_workdir: Pat
     import torch
     import torchaudio
 
-    row = next(r for r in read_rows(mini_workdir / "data" / "manifest.jsonl") if r["recording"] == "104_1b1_Al_sc_Litt3200")
+    row = next(
+        r for r in read_rows(mini_workdir / "data" / "manifest.jsonl") if r["recording"] == "104_1b1_Al_sc_Litt3200"
+    )
     wave, sr = sf.read(str(icbhi_mini / "104_1b1_Al_sc_Litt3200.wav"), dtype="float32")
     ref = torchaudio.functional.resample(torch.from_numpy(wave), sr, 16000)
     s = round(row["start"] * 16000)
@@ -86,8 +101,15 @@ def test_subfolder_layout_and_explicit_split_file(icbhi_mini: Path, tmp_path: Pa
     src.mkdir(parents=True)
     for p in list(icbhi_mini.glob("104_*")):
         (src / p.name).symlink_to(p)
-    result = prepare(PrepareConfig(icbhi_dir=tmp_path / "icbhi", workdir=tmp_path / "w", val_fraction=0, workers=1,
-                                   split_file=icbhi_mini / "ICBHI_challenge_train_test.txt"))
+    result = prepare(
+        PrepareConfig(
+            icbhi_dir=tmp_path / "icbhi",
+            workdir=tmp_path / "w",
+            val_fraction=0,
+            workers=1,
+            split_file=icbhi_mini / "ICBHI_challenge_train_test.txt",
+        )
+    )
     assert result.recordings == {"train": 0, "val": 0, "test": 6}
 
 

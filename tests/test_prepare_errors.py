@@ -61,11 +61,16 @@ def test_wav_without_annotation_skips_or_errors_with_strict(cli, tmp_path):
     r = run_prepare(cli, src, tmp_path / "w", "--json")
     assert r.exit_code == 0
     assert "no annotation file" in r.stdout and "902_1b1_Ar_sc_Litt3200.wav" in r.stdout
-    assert_clean_error(run_prepare(cli, src, tmp_path / "w2", "--strict"), "no annotation file", "902_1b1_Ar_sc_Litt3200.wav")
+    assert_clean_error(
+        run_prepare(cli, src, tmp_path / "w2", "--strict"), "no annotation file", "902_1b1_Ar_sc_Litt3200.wav"
+    )
     assert not (tmp_path / "w2" / "data").exists()
 
 
-@pytest.mark.parametrize("line, fragment", [("0.1\t1.0\t0", "needs 4 fields"), ("0.1\tx\t0\t0", "not numeric"), ("2.0\t1.0\t0\t0", "<= start")])
+@pytest.mark.parametrize(
+    "line, fragment",
+    [("0.1\t1.0\t0", "needs 4 fields"), ("0.1\tx\t0\t0", "not numeric"), ("2.0\t1.0\t0\t0", "<= start")],
+)
 def test_bad_annotation_line(cli, tmp_path, line, fragment):
     src = make_folder(tmp_path / "src")
     (src / "901_1b1_Al_sc_Meditron.txt").write_text("0.1\t1.0\t0\t0\n" + line + "\n")
@@ -126,7 +131,9 @@ def test_invalid_option_value(cli, tmp_path):
 def test_config_file_and_flag_precedence(cli, tmp_path):
     src = make_folder(tmp_path / "src")
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'workdir = "{tmp_path / "from-file"}"\n[prepare]\nlabels = "binary"\nval_fraction = 0\nworkers = 1\n')
+    cfg.write_text(
+        f'workdir = "{tmp_path / "from-file"}"\n[prepare]\nlabels = "binary"\nval_fraction = 0\nworkers = 1\n'
+    )
     r = cli("prepare", src, "--config", cfg, "--json")
     assert r.exit_code == 0, r.output
     assert '"abnormal"' in r.stdout and (tmp_path / "from-file" / "data" / "manifest.jsonl").is_file()

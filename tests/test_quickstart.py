@@ -1,9 +1,9 @@
 """The quickstart runs every stage on the demo data and leaves consistent outputs (small step counts)."""
 
 import json
+from pathlib import Path
 
 import pytest
-from pathlib import Path
 
 from respgen.data.manifest import read_rows
 
@@ -15,14 +15,35 @@ def quick(tmp_path_factory):
     from respgen.cli.app import app
 
     work = tmp_path_factory.mktemp("qs") / "qs"
-    r = CliRunner().invoke(app, ["quickstart", "--workdir", str(work), "--vocoder-steps", "4", "--synth-per-class", "2", "--epochs", "4", "--json"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "quickstart",
+            "--workdir",
+            str(work),
+            "--vocoder-steps",
+            "4",
+            "--synth-per-class",
+            "2",
+            "--epochs",
+            "4",
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     return work, json.loads(r.stdout)
 
 
 def test_quickstart_end_to_end(quick):
     work, out = quick
-    assert [s["name"] for s in out["stages"]] == ["demo-data", "prepare", "vocoder train", "synth", "compare", "classify"]
+    assert [s["name"] for s in out["stages"]] == [
+        "demo-data",
+        "prepare",
+        "vocoder train",
+        "synth",
+        "compare",
+        "classify",
+    ]
     # demo data and prepare
     assert len(list((work / "demo-icbhi").glob("*.wav"))) == 24
     real = read_rows(work / "data" / "manifest.jsonl")
@@ -85,8 +106,13 @@ def test_report_on_the_quickstart_workdir(cli, quick, tmp_path: Path):
     out = json.loads(r.stdout)
     report = (work / "report" / "report.md").read_text()
     assert out["runs"] == ["quickstart-ce", "quickstart-ce-syn", "quickstart-aft", "ce-seeds"]
-    assert set(out["figures"]) == {"counts.png", "mels.png", "run-ce-seeds.png", "vocoder-validation.png",
-                                   *(f"run-quickstart-{a}.png" for a in ("ce", "ce-syn", "aft"))}
+    assert set(out["figures"]) == {
+        "counts.png",
+        "mels.png",
+        "run-ce-seeds.png",
+        "vocoder-validation.png",
+        *(f"run-quickstart-{a}.png" for a in ("ce", "ce-syn", "aft")),
+    }
     assert set(out["synthetic"]["fidelity"]) == {"crackle", "wheeze", "both"}
     for fig in out["figures"]:
         assert f"]({fig})" in report

@@ -26,7 +26,14 @@ def test_synth_crackle_and_wheeze(cli, trained_vocoder: Path, tmp_path: Path):
     assert json.loads(r.stdout)["written"] == {"crackle": 4}
     assert cli("synth", "--class", "wheeze", "--n", "2", "--workdir", work, "--length", "1.0", "--quiet").exit_code == 0
     rows = read_rows(work / "synth" / "manifest.jsonl")
-    assert sorted(r["id"] for r in rows) == ["crackle_00000", "crackle_00001", "crackle_00002", "crackle_00003", "wheeze_00000", "wheeze_00001"]
+    assert sorted(r["id"] for r in rows) == [
+        "crackle_00000",
+        "crackle_00001",
+        "crackle_00002",
+        "crackle_00003",
+        "wheeze_00000",
+        "wheeze_00001",
+    ]
     real = {r["id"]: r for r in read_rows(work / "data" / "manifest.jsonl")}
     vocoder_step = int((work / "vocoder" / "latest").resolve().name[-8:])
     for row in rows:
@@ -43,7 +50,10 @@ def test_synth_crackle_and_wheeze(cli, trained_vocoder: Path, tmp_path: Path):
 
 def test_conditioning_order_uses_every_cycle_once_per_pass():
     ids = [f"c{i}" for i in range(5)]
-    first, second = [conditioning_order(ids, k, 0, "crackle") for k in range(5)], [conditioning_order(ids, k, 0, "crackle") for k in range(5, 10)]
+    first, second = (
+        [conditioning_order(ids, k, 0, "crackle") for k in range(5)],
+        [conditioning_order(ids, k, 0, "crackle") for k in range(5, 10)],
+    )
     assert sorted(first) == ids and sorted(second) == ids
     assert [conditioning_order(ids, k, 1, "crackle") for k in range(5)] != first
 
@@ -130,6 +140,7 @@ def test_bf16_synthesis_is_close_to_fp32(trained_vocoder: Path):
     mels = [vocoder_mel(c, **p.mel_kwargs()) for c in clips]
     real_vs_real = min(float((a - b).abs().mean()) for i, a in enumerate(mels) for b in mels[i + 1 :])
     cond = torch.stack(mels)[:, :, :32]
+
     def gens():
         return [torch.Generator().manual_seed(k) for k in range(3)]
 

@@ -13,19 +13,39 @@ import torch
 from safetensors.torch import load_file
 
 from respgen.config import VocoderTrainConfig
+from respgen.train_vocoder import train_vocoder
 from respgen.vocoder.checkpoint import latest_checkpoint
 from respgen.vocoder.diffusion import sample
 from respgen.vocoder.fast import FastDiffWave, default_cache
 from respgen.vocoder.model import DiffWave, gate
 from respgen.vocoder.params import PRESETS
-from respgen.train_vocoder import train_vocoder
 
 
 def test_base_architecture():
     p = PRESETS["base"]
-    assert (p.residual_layers, p.residual_channels, p.dilation_cycle, p.n_mels, p.hop, p.diffusion_steps) == (30, 64, 10, 80, 256, 50)
+    assert (p.residual_layers, p.residual_channels, p.dilation_cycle, p.n_mels, p.hop, p.diffusion_steps) == (
+        30,
+        64,
+        10,
+        80,
+        256,
+        50,
+    )
     m = DiffWave(p)
-    assert [layer.dilated_conv.dilation[0] for layer in m.residual_layers][:12] == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1, 2]
+    assert [layer.dilated_conv.dilation[0] for layer in m.residual_layers][:12] == [
+        1,
+        2,
+        4,
+        8,
+        16,
+        32,
+        64,
+        128,
+        256,
+        512,
+        1,
+        2,
+    ]
     assert torch.count_nonzero(m.output_projection.weight) == 0
     mel = torch.rand(2, 80, 5)
     assert m.spectrogram_upsampler(mel).shape == (2, 80, 5 * 256)
@@ -49,7 +69,9 @@ def test_fast_path_equals_forward(cache):
     net = FastDiffWave(m, cache=cache)
     mel, audio = torch.rand(3, 80, 5), torch.randn(3, 5 * 256)
     for step in (torch.tensor([2.5]), torch.tensor([1, 7, 30]), torch.tensor([40.1, 0.3, 12.0])):
-        torch.testing.assert_close(net.denoise(audio, step, net.condition(mel)), m(audio, step, mel), atol=2e-5, rtol=1e-4)
+        torch.testing.assert_close(
+            net.denoise(audio, step, net.condition(mel)), m(audio, step, mel), atol=2e-5, rtol=1e-4
+        )
     bf16 = FastDiffWave(m, torch.bfloat16, cache=cache)
     step = torch.tensor([2.5])
     torch.testing.assert_close(bf16.denoise(audio, step, bf16.condition(mel)), m(audio, step, mel), atol=0.1, rtol=0.05)
@@ -95,7 +117,10 @@ def test_train_checkpoint_files(mini_copy: Path):
     assert state["step"] == 3 and "optimizer" in state
     assert json.loads((ckpt.path / "config.json").read_text())["train"]["preset"] == "tiny"
     assert load_file(str(ckpt.path / "model.safetensors")).keys() == DiffWave(PRESETS["tiny"]).state_dict().keys()
-    assert sorted(p.name for p in (mini_copy / "vocoder" / "checkpoints").iterdir()) == ["step-00000002", "step-00000003"]
+    assert sorted(p.name for p in (mini_copy / "vocoder" / "checkpoints").iterdir()) == [
+        "step-00000002",
+        "step-00000003",
+    ]
     lines = (mini_copy / "vocoder" / "metrics.jsonl").read_text().splitlines()
     assert json.loads(lines[-1])["step"] == 3
 
@@ -114,8 +139,24 @@ def test_resume_is_exact(mini_copy: Path, tmp_path: Path):
 
 
 def test_killed_run_resumes_at_its_last_checkpoint(mini_copy: Path):
-    cmd = [sys.executable, "-m", "respgen", "vocoder", "train", "--workdir", str(mini_copy), "--preset", "tiny",
-           "--batch-size", "2", "--max-steps", "100000", "--save-every", "2", "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "respgen",
+        "vocoder",
+        "train",
+        "--workdir",
+        str(mini_copy),
+        "--preset",
+        "tiny",
+        "--batch-size",
+        "2",
+        "--max-steps",
+        "100000",
+        "--save-every",
+        "2",
+        "--quiet",
+    ]
     proc = subprocess.Popen(cmd, start_new_session=True)
     pointer = mini_copy / "vocoder" / "latest"
     deadline = time.time() + 120
@@ -136,7 +177,22 @@ def test_cli_train_errors(cli, tmp_path: Path, mini_copy: Path):
     assert r.exit_code == 2 and "run `respgen prepare` first" in r.stderr
     r = cli("vocoder", "train", "--workdir", mini_copy, "--preset", "huge")
     assert r.exit_code == 2 and "preset" in r.stderr
-    assert cli("vocoder", "train", "--workdir", mini_copy, "--preset", "tiny", "--max-steps", "1", "--batch-size", "1", "--quiet").exit_code == 0
+    assert (
+        cli(
+            "vocoder",
+            "train",
+            "--workdir",
+            mini_copy,
+            "--preset",
+            "tiny",
+            "--max-steps",
+            "1",
+            "--batch-size",
+            "1",
+            "--quiet",
+        ).exit_code
+        == 0
+    )
     r = cli("vocoder", "train", "--workdir", mini_copy, "--preset", "base", "--max-steps", "2")
     assert r.exit_code == 2 and "--fresh" in r.stderr
 
@@ -158,7 +214,17 @@ def test_two_process_ddp_ranks_end_identical(mini_copy: Path, tmp_path: Path):
     script = tmp_path / "ddp_train.py"
     script.write_text(DDP_SCRIPT)
     env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533", str(script), str(mini_copy)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        "29533",
+        str(script),
+        str(mini_copy),
+    ]
     subprocess.run(cmd, env=env, check=True, timeout=300, capture_output=True)
     r0 = json.loads((mini_copy / "rank0.json").read_text())
     r1 = json.loads((mini_copy / "rank1.json").read_text())

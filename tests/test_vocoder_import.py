@@ -62,7 +62,13 @@ def test_imported_model_equals_reference(cli, tmp_path: Path):
     ours, meta = load_vocoder(work / "vocoder")
     assert meta.step == 1234 and meta.path.name == "step-00001234"
     p = ours.params
-    assert (p.residual_layers, p.residual_channels, p.dilation_cycle, p.sample_rate, p.f_max) == (3, 8, 2, 16000, 8000.0)
+    assert (p.residual_layers, p.residual_channels, p.dilation_cycle, p.sample_rate, p.f_max) == (
+        3,
+        8,
+        2,
+        16000,
+        8000.0,
+    )
     assert (p.beta_start, p.beta_end, p.diffusion_steps) == (1e-4, 0.05, 50)
     model.eval()
     torch.manual_seed(1)
@@ -71,7 +77,9 @@ def test_imported_model_equals_reference(cli, tmp_path: Path):
         for step in (torch.tensor([0, 49]), torch.tensor([22.992])):
             torch.testing.assert_close(ours(audio, step, mel), model(audio, mel, step).squeeze(1), atol=1e-5, rtol=0)
     state = torch.load(meta.path / "state.pt", weights_only=True)
-    assert state["step"] == 1234 and state["optimizer"]["state"][0]["exp_avg"].shape == model.input_projection.weight.shape
+    assert (
+        state["step"] == 1234 and state["optimizer"]["state"][0]["exp_avg"].shape == model.input_projection.weight.shape
+    )
     assert json.loads((meta.path / "config.json").read_text())["train"]["imported_from"] == str(ckpt.resolve())
 
 

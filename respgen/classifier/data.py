@@ -18,8 +18,9 @@ def n_frames(length: float, sample_rate: int = 16000) -> int:
     return 1 + (n - int(0.025 * sample_rate)) // int(0.010 * sample_rate)
 
 
-def clip_features(audio: torch.Tensor, length: float, pad: str, sample_rate: int = 16000, fade_out: int = 0,
-                  fit: str = "pad") -> torch.Tensor:
+def clip_features(
+    audio: torch.Tensor, length: float, pad: str, sample_rate: int = 16000, fade_out: int = 0, fit: str = "pad"
+) -> torch.Tensor:
     """[frames, 128] fbank of one clip. fit `pad`: the audio is padded (repeat / zero, then `fade_out`
     samples faded out) or cut to `length` seconds; fit `resize`: the fbank of the clip at its own length
     is resized to `length`'s frame count (the reference's treatment of its 4 s synthetic clips)."""
@@ -34,13 +35,15 @@ def resize_frames(fbank: torch.Tensor, frames: int) -> torch.Tensor:
     0.15 uses no antialiasing on tensors by default; for upsampling, e.g. 400 -> 498 frames, there is none anyway)."""
     if fbank.shape[0] == frames:
         return fbank
-    out = torch.nn.functional.interpolate(fbank[None, None], size=(frames, fbank.shape[1]), mode="bilinear",
-                                          align_corners=False, antialias=False)
+    out = torch.nn.functional.interpolate(
+        fbank[None, None], size=(frames, fbank.shape[1]), mode="bilinear", align_corners=False, antialias=False
+    )
     return out[0, 0]
 
 
-def features_for_rows(manifest: Path, rows: list[dict], length: float, pad: str, fade_out: int = 0,
-                      fit: str = "pad") -> torch.Tensor:
+def features_for_rows(
+    manifest: Path, rows: list[dict], length: float, pad: str, fade_out: int = 0, fit: str = "pad"
+) -> torch.Tensor:
     """[N, frames, 128] features for manifest rows (paths relative to `manifest`); see `clip_features`."""
     if not rows:
         return torch.zeros(0, n_frames(length), 128)

@@ -35,8 +35,17 @@ def pick_synthetic(rows: list[dict], classes: tuple[str, ...], per_class: int | 
     return picked
 
 
-def assemble(classes: tuple[str, ...], manifest: Path, real: list[dict], synth_manifest: Path, synthetic: list[dict],
-             length: float, pad: str, fade_out: int = 0, synthetic_fit: str = "pad") -> RunData:
+def assemble(
+    classes: tuple[str, ...],
+    manifest: Path,
+    real: list[dict],
+    synth_manifest: Path,
+    synthetic: list[dict],
+    length: float,
+    pad: str,
+    fade_out: int = 0,
+    synthetic_fit: str = "pad",
+) -> RunData:
     """Features for the real train cycles followed by `synthetic`, and for the val/test splits.
     `fade_out`: samples faded out at the end of padded cycles; `synthetic_fit`: `pad` (as real cycles)
     or `resize` (the synthetic clip's fbank resized to the real clips' frame count)."""

@@ -25,14 +25,20 @@ def discriminator_head(hidden: int, eps: float, mlp_hidden: int = 0) -> nn.Seque
     """LayerNorm + Linear(hidden, 2); with `mlp_hidden` > 0 a one-hidden-layer MLP as in DANN
     (LayerNorm, Linear, ReLU, Linear)."""
     if mlp_hidden > 0:
-        return nn.Sequential(nn.LayerNorm(hidden, eps=eps), nn.Linear(hidden, mlp_hidden), nn.ReLU(),
-                             nn.Linear(mlp_hidden, 2))
+        return nn.Sequential(
+            nn.LayerNorm(hidden, eps=eps), nn.Linear(hidden, mlp_hidden), nn.ReLU(), nn.Linear(mlp_hidden, 2)
+        )
     return nn.Sequential(nn.LayerNorm(hidden, eps=eps), nn.Linear(hidden, 2))
 
 
 class AFTClassifier(nn.Module):
-    def __init__(self, config: ASTConfig, discriminator: bool = True, ast: ASTForAudioClassification | None = None,
-                 disc_hidden: int = 0):
+    def __init__(
+        self,
+        config: ASTConfig,
+        discriminator: bool = True,
+        ast: ASTForAudioClassification | None = None,
+        disc_hidden: int = 0,
+    ):
         """A new AST from `config`, or `ast` (e.g. pretrained) as it is; plus a new discriminator head
         (linear, or an MLP with `disc_hidden` units)."""
         super().__init__()
@@ -59,7 +65,9 @@ class AFTClassifier(nn.Module):
         hf_logging.disable_progress_bar()
         self.ast.save_pretrained(out, safe_serialization=True)
         if self.discriminator is not None:
-            save_file({k: v.contiguous() for k, v in self.discriminator.state_dict().items()}, str(out / DISCRIMINATOR_FILE))
+            save_file(
+                {k: v.contiguous() for k, v in self.discriminator.state_dict().items()}, str(out / DISCRIMINATOR_FILE)
+            )
 
     @classmethod
     def load(cls, model_dir: Path) -> "AFTClassifier":
@@ -71,7 +79,9 @@ class AFTClassifier(nn.Module):
         ast = _from_pretrained(model_dir, local_files_only=True)
         disc = model_dir / DISCRIMINATOR_FILE
         state = load_file(str(disc)) if disc.is_file() else None
-        mlp_hidden = int(state["1.weight"].shape[0]) if state is not None and "3.weight" in state and "1.weight" in state else 0
+        mlp_hidden = (
+            int(state["1.weight"].shape[0]) if state is not None and "3.weight" in state and "1.weight" in state else 0
+        )
         model = cls(ast.config, discriminator=state is not None, ast=ast, disc_hidden=mlp_hidden)
         if state is not None:
             expected = model.discriminator.state_dict()
@@ -90,8 +100,11 @@ def require_safetensors(model_dir: Path) -> None:
         return
     pickles = [n for n in PICKLE_WEIGHTS if (model_dir / n).exists()]
     if pickles:
-        raise RespgenError(f"{pickles[0]} is a pickle, which respgen never loads; convert the weights to "
-                           "model.safetensors (safetensors only)", model_dir)
+        raise RespgenError(
+            f"{pickles[0]} is a pickle, which respgen never loads; convert the weights to "
+            "model.safetensors (safetensors only)",
+            model_dir,
+        )
     raise RespgenError("no model.safetensors in the model dir", model_dir)
 
 
@@ -102,13 +115,20 @@ def _from_pretrained(source: str | Path, **kwargs) -> ASTForAudioClassification:
     hf_logging.disable_progress_bar()  # no "Loading weights" bars in our output
     try:
         model, info = ASTForAudioClassification.from_pretrained(
-            source, use_safetensors=True, output_loading_info=True, **kwargs)
+            source, use_safetensors=True, output_loading_info=True, **kwargs
+        )
     except RuntimeError as e:  # transformers raises on resized weights (after its report, which we silence)
         if "mismatch" in str(e) or "size" in str(e):
             raise RespgenError("weights do not match config.json (size mismatch)", source) from None
         raise
-    problems = [(kind, sorted(info.get(key) or [])) for kind, key in
-                (("missing", "missing_keys"), ("unexpected", "unexpected_keys"), ("resized", "mismatched_keys"))]
+    problems = [
+        (kind, sorted(info.get(key) or []))
+        for kind, key in (
+            ("missing", "missing_keys"),
+            ("unexpected", "unexpected_keys"),
+            ("resized", "mismatched_keys"),
+        )
+    ]
     problems = [(kind, keys) for kind, keys in problems if keys]
     if problems or info.get("error_msgs"):
         kind, keys = problems[0] if problems else ("unreadable", [str(info["error_msgs"][0]).splitlines()[0]])
@@ -188,11 +208,14 @@ def load_pretrained_ast(
         if local.exists():
             raise RespgenError(f"not a transformers AST model dir: {str(e).splitlines()[0]}", source) from None
         if "safetensors" in str(e):
-            raise RespgenError(f"pretrained AST {source!r} has no safetensors weights (respgen loads no pickles)",
-                               source) from None
+            raise RespgenError(
+                f"pretrained AST {source!r} has no safetensors weights (respgen loads no pickles)", source
+            ) from None
         raise RespgenError(
             f"cannot load pretrained AST {source!r}: not a local dir and not downloadable (offline?); "
-            "download it once online or pass a local dir", source) from None
+            "download it once online or pass a local dir",
+            source,
+        ) from None
     pc = pretrained.config
     for field in ("patch_size", "frequency_stride", "time_stride", "num_mel_bins"):
         setattr(config, field, getattr(pc, field))
@@ -205,7 +228,11 @@ def load_pretrained_ast(
     adapt = reference_position_embeddings if pos_embed == "reference" else adapt_position_embeddings
     state[key] = adapt(state[key], old_grid, new_grid)
     model.audio_spectrogram_transformer.load_state_dict(state)
-    note = f"initialised from {source}; position embeddings adapted from {old_grid} to {new_grid} patches" if old_grid != new_grid else f"initialised from {source}"
+    note = (
+        f"initialised from {source}; position embeddings adapted from {old_grid} to {new_grid} patches"
+        if old_grid != new_grid
+        else f"initialised from {source}"
+    )
     if pos_embed == "reference":
         note += " (position embeddings the reference code's way: frames taken as frequency, scrambled positions)"
     return model, note

@@ -22,16 +22,39 @@ class ClassifierPreset(BaseModel):
 
     def ast_config(self, frames: int, labels: tuple[str, ...]) -> ASTConfig:
         return ASTConfig(
-            hidden_size=self.hidden_size, num_hidden_layers=self.num_hidden_layers,
-            num_attention_heads=self.num_attention_heads, intermediate_size=self.intermediate_size,
-            frequency_stride=self.stride, time_stride=self.stride, max_length=frames, num_mel_bins=128,
-            num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)},
+            hidden_size=self.hidden_size,
+            num_hidden_layers=self.num_hidden_layers,
+            num_attention_heads=self.num_attention_heads,
+            intermediate_size=self.intermediate_size,
+            frequency_stride=self.stride,
+            time_stride=self.stride,
+            max_length=frames,
+            num_mel_bins=128,
+            num_labels=len(labels),
+            id2label=dict(enumerate(labels)),
+            label2id={name: i for i, name in enumerate(labels)},
         )
 
 
 PRESETS = {
-    "base": ClassifierPreset(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
-                             stride=10, epochs=50, batch_size=32, lr=5e-5),
-    "tiny": ClassifierPreset(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128,
-                             stride=16, epochs=25, batch_size=16, lr=5e-4),
+    "base": ClassifierPreset(
+        hidden_size=768,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        intermediate_size=3072,
+        stride=10,
+        epochs=50,
+        batch_size=32,
+        lr=5e-5,
+    ),
+    "tiny": ClassifierPreset(
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=128,
+        stride=16,
+        epochs=25,
+        batch_size=16,
+        lr=5e-4,
+    ),
 }

@@ -46,21 +46,37 @@ class ModelInfo:
     raw: dict  # the whole respgen.json (training settings, data counts, notes)
 
 
-def save_model_dir(out: Path, model: AFTClassifier, labels: list[str], features: FeatureSpec, training: dict,
-                   data: dict, notes: list[str], metrics: dict) -> None:
+def save_model_dir(
+    out: Path,
+    model: AFTClassifier,
+    labels: list[str],
+    features: FeatureSpec,
+    training: dict,
+    data: dict,
+    notes: list[str],
+    metrics: dict,
+) -> None:
     """Write every file of a model dir into `out` (a staging folder: the caller swaps it in)."""
     out.mkdir(parents=True, exist_ok=True)
     model.save(out)
-    ASTFeatureExtractor(feature_size=1, sampling_rate=features.sample_rate, num_mel_bins=features.num_mel_bins,
-                        max_length=features.frames, do_normalize=True).save_pretrained(out)
-    write_json(out / INFO_FILE, {
-        "respgen_version": __version__,
-        "labels": list(labels),
-        "features": asdict(features),
-        "training": training,
-        "data": data,
-        "notes": notes,
-    })
+    ASTFeatureExtractor(
+        feature_size=1,
+        sampling_rate=features.sample_rate,
+        num_mel_bins=features.num_mel_bins,
+        max_length=features.frames,
+        do_normalize=True,
+    ).save_pretrained(out)
+    write_json(
+        out / INFO_FILE,
+        {
+            "respgen_version": __version__,
+            "labels": list(labels),
+            "features": asdict(features),
+            "training": training,
+            "data": data,
+            "notes": notes,
+        },
+    )
     write_metrics(out, metrics)
 
 
@@ -81,9 +97,14 @@ def read_info(model_dir: Path) -> ModelInfo:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         f = raw["features"]
-        spec = FeatureSpec(sample_rate=int(f.get("sample_rate", 16000)), length=float(f["length"]), pad=str(f["pad"]),
-                           frames=int(f.get("frames", 0)), num_mel_bins=int(f.get("num_mel_bins", 128)),
-                           fade_out=int(f.get("fade_out", 0)))
+        spec = FeatureSpec(
+            sample_rate=int(f.get("sample_rate", 16000)),
+            length=float(f["length"]),
+            pad=str(f["pad"]),
+            frames=int(f.get("frames", 0)),
+            num_mel_bins=int(f.get("num_mel_bins", 128)),
+            fade_out=int(f.get("fade_out", 0)),
+        )
         return ModelInfo(list(raw["labels"]), spec, raw)
     except (ValueError, KeyError, TypeError) as e:
         raise RespgenError(f"unreadable {INFO_FILE}: {e.__class__.__name__}", path) from None

@@ -43,15 +43,27 @@ class TrainSettings:
     min_se: float | None = None  # select only epochs with Se above this (the reference: 0.05)
 
 
-def train_classifier(model: AFTClassifier, data: RunData, s: TrainSettings, seed: int, select_on: str,
-                     accelerator: Accelerator, progress: Callable[..., None] | None = None,
-                     adversary: AdversarySettings | None = None) -> dict:
+def train_classifier(
+    model: AFTClassifier,
+    data: RunData,
+    s: TrainSettings,
+    seed: int,
+    select_on: str,
+    accelerator: Accelerator,
+    progress: Callable[..., None] | None = None,
+    adversary: AdversarySettings | None = None,
+) -> dict:
     """Train `model` in place and leave it holding the selected epoch's weights (unwrapped, on its
     device). Returns the metrics: the selected epoch's eval splits plus the per-epoch history.
     `adversary` (AFT): how the discriminator is trained (default: the paper's joint GRL step)."""
     features, labels, domains = data.train
-    loader = DataLoader(TensorDataset(features, labels, domains), batch_size=s.batch_size, shuffle=True,
-                        generator=torch.Generator().manual_seed(seed), drop_last=len(labels) > s.batch_size)
+    loader = DataLoader(
+        TensorDataset(features, labels, domains),
+        batch_size=s.batch_size,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(seed),
+        drop_last=len(labels) > s.batch_size,
+    )
     adv = None
     if s.aft and adversary is not None and adversary.separate:  # the discriminator gets its own optimiser
         adv = Adversary(model.discriminator, adversary, s.lr, s.weight_decay)
@@ -77,8 +89,20 @@ def train_classifier(model: AFTClassifier, data: RunData, s: TrainSettings, seed
             else:
                 lam = dann_lambda(step / max(1, s.epochs * iters))
             x = augment(x, s.specaug, s.specaug_mode, aug_gen)
-            loss, domain = train_step(wrapped, optimizer, scheduler, accelerator, x, y, d, lam,
-                                      alpha=s.alpha if s.aft else 0.0, weight=weight, ma_beta=s.ma_beta, adversary=adv)
+            loss, domain = train_step(
+                wrapped,
+                optimizer,
+                scheduler,
+                accelerator,
+                x,
+                y,
+                d,
+                lam,
+                alpha=s.alpha if s.aft else 0.0,
+                weight=weight,
+                ma_beta=s.ma_beta,
+                adversary=adv,
+            )
             step += 1
             totals["loss"] += float(loss.detach()) * len(y)
             totals["n"] += len(y)
@@ -98,8 +122,14 @@ def train_classifier(model: AFTClassifier, data: RunData, s: TrainSettings, seed
             best_state = {k: v.detach().cpu().clone() for k, v in unwrapped.state_dict().items()}
         if progress:
             shown = entry.get("val") or entry.get("test") or {}
-            progress(epoch + 1, s.epochs, loss=entry["loss"], sp=shown.get("sp", float("nan")),
-                     se=shown.get("se", float("nan")), score=shown.get("score", float("nan")))
+            progress(
+                epoch + 1,
+                s.epochs,
+                loss=entry["loss"],
+                sp=shown.get("sp", float("nan")),
+                se=shown.get("se", float("nan")),
+                score=shown.get("score", float("nan")),
+            )
     accelerator.unwrap_model(wrapped).load_state_dict(best_state)
     chosen = history[best[1] - 1]
     return {
@@ -113,9 +143,20 @@ def train_classifier(model: AFTClassifier, data: RunData, s: TrainSettings, seed
     }
 
 
-def train_step(model, optimizer, scheduler, accelerator: Accelerator, x, y, d, lam: float, alpha: float,
-               weight: torch.Tensor | None = None, ma_beta: float = 0.0,
-               adversary: Adversary | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+def train_step(
+    model,
+    optimizer,
+    scheduler,
+    accelerator: Accelerator,
+    x,
+    y,
+    d,
+    lam: float,
+    alpha: float,
+    weight: torch.Tensor | None = None,
+    ma_beta: float = 0.0,
+    adversary: Adversary | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """One optimiser step on CE(class) + alpha * CE(real/synthetic) (alpha 0: plain CE); with an
     `adversary` (classifier.adversary) its encoder term instead, then its discriminator steps."""
     prev = [p.detach().clone() for p in model.parameters()] if ma_beta > 0 else None
@@ -143,8 +184,9 @@ def train_step(model, optimizer, scheduler, accelerator: Accelerator, x, y, d, l
 
 
 @torch.no_grad()
-def evaluate(model: AFTClassifier, features: torch.Tensor, labels: torch.Tensor, classes, batch_size: int,
-             accelerator=None) -> dict:
+def evaluate(
+    model: AFTClassifier, features: torch.Tensor, labels: torch.Tensor, classes, batch_size: int, accelerator=None
+) -> dict:
     """Sp / Se / Score / accuracy / per-class accuracy / confusion of `model` on one split."""
     model.eval()
     device = next(model.parameters()).device
@@ -166,7 +208,9 @@ def summarise(per_seed: dict[int, dict], select_on: str) -> dict:
     """mean ± std of every scalar metric over seeds."""
     out = {"selected_on": select_on, "seeds": list(per_seed), "per_seed": {}, "mean": {}, "std": {}}
     for seed, m in per_seed.items():
-        out["per_seed"][seed] = {split: {k: m[split][k] for k in METRIC_KEYS} for split in ("val", "test") if split in m}
+        out["per_seed"][seed] = {
+            split: {k: m[split][k] for k in METRIC_KEYS} for split in ("val", "test") if split in m
+        }
     for split in ("val", "test"):
         if all(split in m for m in per_seed.values()):
             for k in METRIC_KEYS:

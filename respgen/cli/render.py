@@ -159,7 +159,9 @@ def report(result: Any) -> None:
 def vocoder_import(result) -> None:
     p = result.params
     arch = f"{p['residual_layers']} layers x {p['residual_channels']} channels, {p['n_mels']} mels at {p['sample_rate']} Hz"
-    console.print(f"imported step {result.step} ({arch}; preset {result.preset or 'none'}; optimizer {result.optimizer})")
+    console.print(
+        f"imported step {result.step} ({arch}; preset {result.preset or 'none'}; optimizer {result.optimizer})"
+    )
     console.print(f"checkpoint: {result.checkpoint}")
 
 
@@ -175,7 +177,9 @@ def compare(result: Any) -> None:
     from respgen.compare import arm_summary
 
     several = len(result.seeds) > 1
-    table = Table(title=f"{result.name}: test split, %" + (f" (mean ± std over seeds {result.seeds})" if several else ""))
+    table = Table(
+        title=f"{result.name}: test split, %" + (f" (mean ± std over seeds {result.seeds})" if several else "")
+    )
     for col in ("arm", "Sp", "Se", "Score", *(f"{c} acc" for c in result.classes), "probe acc"):
         table.add_column(col, justify="left" if col == "arm" else "right")
     for arm in result.arms:
@@ -184,7 +188,9 @@ def compare(result: Any) -> None:
         cells += [_ms(s["per_class"][c], several) for c in result.classes]
         table.add_row(arm.label, *cells, _ms(s["probe_acc"], several))
     console.print(table)
-    _plain("probe acc: a fresh logistic-regression probe telling real from synthetic train features of the final "
-           "model (50% = indistinguishable).")
+    _plain(
+        "probe acc: a fresh logistic-regression probe telling real from synthetic train features of the final "
+        "model (50% = indistinguishable)."
+    )
     for arm in result.arms:
         _plain(f"{arm.arm}: {arm.run_dir}")

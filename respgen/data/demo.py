@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from respgen.labels import CLASSES
-
 LOCATIONS = ("Al", "Ar", "Pl", "Pr", "Tc", "Ll", "Lr")
 DEVICES = ("Meditron", "LittC2SE", "AKGC417L", "Litt3200")
 CLASS_PROBS = (0.5, 0.29, 0.12, 0.09)  # imbalanced like ICBHI train: normal, crackle, wheeze, both

@@ -52,9 +52,7 @@ def choose_val_patients(patient_counts: dict[str, Counter], fraction: float, see
             continue
         if any(val_counts[c] == 0 or train_counts[c] == 0 for c in classes):
             continue
-        score = abs(n_val - target) / target + sum(
-            abs(val_counts[c] / n_val - total[c] / n_total) for c in classes
-        )
+        score = abs(n_val - target) / target + sum(abs(val_counts[c] / n_val - total[c] / n_total) for c in classes)
         if best is None or score < best[0]:
             best = (score, frozenset(val))
     if best is None:

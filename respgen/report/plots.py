@@ -29,7 +29,9 @@ def mel_pairs(path: Path, pairs: list[tuple[str, str, np.ndarray, str, np.ndarra
     """pairs: (class, real id, real mel, synthetic id, synthetic mel) -> one row per class."""
     fig, axes = plt.subplots(len(pairs), 2, figsize=(10, 2.4 * len(pairs)), squeeze=False)
     for row, (label, real_id, real_mel, syn_id, syn_mel) in enumerate(pairs):
-        for col, (title, mel) in enumerate(((f"{label}: real {real_id}", real_mel), (f"{label}: synthetic {syn_id}", syn_mel))):
+        for col, (title, mel) in enumerate(
+            ((f"{label}: real {real_id}", real_mel), (f"{label}: synthetic {syn_id}", syn_mel))
+        ):
             ax = axes[row, col]
             ax.imshow(mel, origin="lower", aspect="auto", vmin=0, vmax=1, cmap="magma")
             ax.set_title(title, fontsize=9)
@@ -40,7 +42,9 @@ def mel_pairs(path: Path, pairs: list[tuple[str, str, np.ndarray, str, np.ndarra
     plt.close(fig)
 
 
-def run_figure(path: Path, name: str, classes: list[str], confusion: list[list[int]], history: list[dict], split: str) -> None:
+def run_figure(
+    path: Path, name: str, classes: list[str], confusion: list[list[int]], history: list[dict], split: str
+) -> None:
     """Confusion matrix (of the selected checkpoint on `split`) and training curves."""
     fig, (ax_cm, ax_curve) = plt.subplots(1, 2, figsize=(11, 4))
     cm = np.asarray(confusion)

@@ -55,8 +55,15 @@ def set_rng_state(state: dict) -> None:
     random.setstate((3, tuple(state["python"]), None))
 
 
-def save_checkpoint(root: Path, step: int, model: DiffWave, config: dict, optimizer: torch.optim.Optimizer,
-                    ema: dict[str, torch.Tensor] | None, keep: int) -> Path:
+def save_checkpoint(
+    root: Path,
+    step: int,
+    model: DiffWave,
+    config: dict,
+    optimizer: torch.optim.Optimizer,
+    ema: dict[str, torch.Tensor] | None,
+    keep: int,
+) -> Path:
     ckpt_dir = root / "checkpoints"
     final = ckpt_dir / f"step-{step:08d}"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
@@ -64,11 +71,17 @@ def save_checkpoint(root: Path, step: int, model: DiffWave, config: dict, optimi
         weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         save_file(weights, str(tmp / "model.safetensors"), metadata={"step": str(step)})
         if ema is not None:
-            save_file({k: v.cpu().contiguous() for k, v in ema.items()}, str(tmp / "ema.safetensors"), metadata={"step": str(step)})
+            save_file(
+                {k: v.cpu().contiguous() for k, v in ema.items()},
+                str(tmp / "ema.safetensors"),
+                metadata={"step": str(step)},
+            )
         torch.save({"step": step, "optimizer": optimizer.state_dict(), "rng": rng_state()}, tmp / "state.pt")
-        (tmp / "config.json").write_text(json.dumps({"step": step, "params": model.params.model_dump(), "train": config}, indent=2))
+        (tmp / "config.json").write_text(
+            json.dumps({"step": step, "params": model.params.model_dump(), "train": config}, indent=2)
+        )
     point_latest(root / "latest", final)
-    for old in sorted(p for p in ckpt_dir.glob("step-*") if p.name != final.name)[:-(keep - 1) or None]:
+    for old in sorted(p for p in ckpt_dir.glob("step-*") if p.name != final.name)[: -(keep - 1) or None]:
         shutil.rmtree(old, ignore_errors=True)
     return final
 
@@ -126,8 +139,10 @@ def load_train_state(path: Path) -> dict:
         raise RespgenError(f"unreadable training state: {e.__class__.__name__}", path / "state.pt") from None
     missing = [k for k in TRAIN_STATE_KEYS if not isinstance(state, dict) or k not in state]
     if missing:
-        raise RespgenError(f"training state lacks {', '.join(missing)} (not written by respgen? pass --fresh to "
-                           "start over)", path / "state.pt")
+        raise RespgenError(
+            f"training state lacks {', '.join(missing)} (not written by respgen? pass --fresh to start over)",
+            path / "state.pt",
+        )
     return state
 
 

@@ -17,8 +17,14 @@ from respgen.vocoder.params import VocoderParams
 
 
 class CycleCrops:
-    def __init__(self, manifest: Path, rows: list[dict], params: VocoderParams, clip_samples: int | None = None,
-                 fade_out: int = 0):
+    def __init__(
+        self,
+        manifest: Path,
+        rows: list[dict],
+        params: VocoderParams,
+        clip_samples: int | None = None,
+        fade_out: int = 0,
+    ):
         """`clip_samples`: each cycle is first repeat-padded (last `fade_out` samples faded out) or cut to
         this many samples; None: cycles as they are."""
         self.params = params

@@ -30,7 +30,9 @@ def fast_steps(params: VocoderParams, inference_betas: Sequence[float]) -> np.nd
     for s in range(len(alpha_cum)):
         for t in range(len(talpha_cum) - 1):
             if talpha_cum[t + 1] <= alpha_cum[s] <= talpha_cum[t]:
-                twiddle = (talpha_cum[t] ** 0.5 - alpha_cum[s] ** 0.5) / (talpha_cum[t] ** 0.5 - talpha_cum[t + 1] ** 0.5)
+                twiddle = (talpha_cum[t] ** 0.5 - alpha_cum[s] ** 0.5) / (
+                    talpha_cum[t] ** 0.5 - talpha_cum[t + 1] ** 0.5
+                )
                 steps.append(t + twiddle)
                 break
         else:
@@ -49,8 +51,13 @@ def schedule(params: VocoderParams, mode: str) -> tuple[np.ndarray, np.ndarray]:
 
 @torch.inference_mode()
 def sample(
-    model: DiffWave, mel: torch.Tensor, mode: str = "fast", generators: Sequence[torch.Generator] | None = None,
-    autocast_dtype: torch.dtype | None = None, fast: bool = True, cache: bool | None = None,
+    model: DiffWave,
+    mel: torch.Tensor,
+    mode: str = "fast",
+    generators: Sequence[torch.Generator] | None = None,
+    autocast_dtype: torch.dtype | None = None,
+    fast: bool = True,
+    cache: bool | None = None,
 ) -> torch.Tensor:
     """Mel [B, n_mels, frames] -> audio [B, frames * hop] in [-1, 1]. One generator per clip makes each
     clip's audio independent of how clips are batched.

@@ -58,8 +58,14 @@ class FastDiffWave:
         # dilated conv taps [L, 3, C, 2C]; conditioner [L, n_mels, 2C]; biases of both merged [L, 2C]
         taps = torch.stack([layer.dilated_conv.weight * scale[:, None, None] for layer in layers])  # [L, 2C, C, 3]
         self.taps = taps.permute(0, 3, 2, 1).contiguous().to(dt)
-        self.wc = torch.stack([(layer.conditioner_projection.weight[:, :, 0] * scale[:, None]).t() for layer in layers]).contiguous().to(dt)
-        self.bc = torch.stack([(layer.dilated_conv.bias + layer.conditioner_projection.bias) * scale for layer in layers])
+        self.wc = (
+            torch.stack([(layer.conditioner_projection.weight[:, :, 0] * scale[:, None]).t() for layer in layers])
+            .contiguous()
+            .to(dt)
+        )
+        self.bc = torch.stack(
+            [(layer.dilated_conv.bias + layer.conditioner_projection.bias) * scale for layer in layers]
+        )
         # without the cache: [centre tap; conditioner; bias] stacked for the [h | mel | 1] GEMM
         self.wcat = torch.cat([self.taps[:, 1], self.wc, self.bc[:, None].to(dt)], 1).contiguous()
         # output projection split into residual (scaled by 1/sqrt 2) and skip halves, bias as the last row

@@ -26,7 +26,14 @@ class VocoderParams(BaseModel):
     crop_frames: int = 62
 
     def mel_kwargs(self) -> dict:
-        return dict(sample_rate=self.sample_rate, n_fft=self.n_fft, hop=self.hop, n_mels=self.n_mels, f_min=self.f_min, f_max=self.f_max)
+        return dict(
+            sample_rate=self.sample_rate,
+            n_fft=self.n_fft,
+            hop=self.hop,
+            n_mels=self.n_mels,
+            f_min=self.f_min,
+            f_max=self.f_max,
+        )
 
 
 PRESETS: dict[str, VocoderParams] = {

@@ -91,15 +91,20 @@ def convert_params(ref: dict, where: Path | str | None = None) -> VocoderParams:
     if ref.get("unconditional", False):
         raise RespgenError("unconditional DiffWave (no mel conditioning) cannot be used as a vocoder", where)
     if ref["hop_samples"] != UPSAMPLE:
-        raise RespgenError(f"hop_samples {ref['hop_samples']} is not supported (the upsampler is fixed at x{UPSAMPLE})", where)
+        raise RespgenError(
+            f"hop_samples {ref['hop_samples']} is not supported (the upsampler is fixed at x{UPSAMPLE})", where
+        )
     n_fft = ref.get("n_fft", 1024)
     if n_fft != 4 * UPSAMPLE:  # the reference's mel window is 4 * hop; ours is n_fft
         raise RespgenError(
-            f"n_fft {n_fft} differs from the reference's mel window ({4 * UPSAMPLE}); its mels cannot be reproduced", where
+            f"n_fft {n_fft} differs from the reference's mel window ({4 * UPSAMPLE}); its mels cannot be reproduced",
+            where,
         )
     betas = _floats(ref["noise_schedule"], "noise_schedule", where)
     if len(betas) < 2 or not np.allclose(betas, np.linspace(betas[0], betas[-1], len(betas)), rtol=1e-6, atol=1e-12):
-        raise RespgenError("the reference's training noise schedule is not linear (only linspace schedules are supported)", where)
+        raise RespgenError(
+            "the reference's training noise schedule is not linear (only linspace schedules are supported)", where
+        )
     inference = _floats(ref["inference_noise_schedule"], "inference_noise_schedule", where)
     try:
         params = VocoderParams(
@@ -146,7 +151,8 @@ def convert_weights(state: dict, params: VocoderParams, where: Path | str | None
     if missing or extra:
         detail = f"missing {missing[0]}" if missing else f"unexpected {extra[0]}"
         raise RespgenError(
-            f"reference weights do not match its params ({len(missing)} missing, {len(extra)} unexpected; {detail})", where
+            f"reference weights do not match its params ({len(missing)} missing, {len(extra)} unexpected; {detail})",
+            where,
         )
     out = {}
     for k, ref in expected.items():
@@ -160,7 +166,11 @@ def convert_weights(state: dict, params: VocoderParams, where: Path | str | None
 
 def _adam_fits(opt: object, weights: dict[str, torch.Tensor]) -> bool:
     """The reference's Adam state indexes parameters in registration order, which is ours too."""
-    if not isinstance(opt, dict) or not isinstance(opt.get("state"), dict) or not isinstance(opt.get("param_groups"), list):
+    if (
+        not isinstance(opt, dict)
+        or not isinstance(opt.get("state"), dict)
+        or not isinstance(opt.get("param_groups"), list)
+    ):
         return False
     shapes = list(weights.values())  # every entry of the state dict is a parameter (no persistent buffers)
     ids = [i for g in opt["param_groups"] if isinstance(g, dict) for i in g.get("params", [])]

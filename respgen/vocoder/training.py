@@ -19,8 +19,16 @@ class StepResult:
     grad_norm: float  # before clipping
 
 
-def train_step(model, optimizer, accelerator: Accelerator, audio: torch.Tensor, mel: torch.Tensor, levels: torch.Tensor,
-               generator: torch.Generator, grad_clip: float | None = None) -> StepResult:
+def train_step(
+    model,
+    optimizer,
+    accelerator: Accelerator,
+    audio: torch.Tensor,
+    mel: torch.Tensor,
+    levels: torch.Tensor,
+    generator: torch.Generator,
+    grad_clip: float | None = None,
+) -> StepResult:
     """One optimiser step on a batch of clean crops `audio` [B, T] and their mels `mel` [B, n_mels, F].
     `levels` are the schedule's alpha-bar per training step; `generator` draws the steps and noise."""
     device = accelerator.device
