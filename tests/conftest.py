@@ -1,5 +1,7 @@
 """Shared fixtures. Real-data tests read ../shared/data (or $RESPGEN_SHARED_DATA); they skip when it
-is absent, except under CI (RESPGEN_REQUIRE_SHARED_DATA=1), where missing data is a failure."""
+is absent, except under CI (RESPGEN_REQUIRE_SHARED_DATA=1), where missing data is a failure. Service tests
+that only need some prepared workspace use the `demo_*` fixtures (made by `respgen.demo_data`), which run
+everywhere."""
 
 from __future__ import annotations
 
@@ -77,8 +79,54 @@ def trained_vocoder(mini_workdir: Path, tmp_path_factory) -> Path:
     return work
 
 
+@pytest.fixture(scope="session")
+def demo_workdir(tmp_path_factory) -> Path:
+    """A small demo dataset (every class in train and test, no val split) prepared once, for the service
+    tests that only read a workspace; runs without ../shared/data."""
+    from respgen.config import DemoDataConfig, PrepareConfig
+    from respgen.demo_data import make_demo_data
+    from respgen.prepare import prepare
+
+    root = tmp_path_factory.mktemp("demo")
+    make_demo_data(DemoDataConfig(out_dir=root / "icbhi", patients=6, recordings_per_patient=2, cycles_per_recording=6))
+    workdir = root / "work"
+    result = prepare(PrepareConfig(icbhi_dir=root / "icbhi", workdir=workdir, val_fraction=0, workers=1))
+    assert all(result.counts[s][c] >= 2 for s in ("train", "test") for c in result.counts[s]), result.counts
+    return workdir
+
+
+@pytest.fixture
+def demo_copy(demo_workdir: Path, tmp_path: Path) -> Path:
+    """A fresh workdir sharing the prepared demo data (read-only) with the session fixture."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "data").symlink_to(demo_workdir / "data", target_is_directory=True)
+    return work
+
+
+@pytest.fixture(scope="session")
+def demo_vocoder(demo_workdir: Path, tmp_path_factory) -> Path:
+    """A workdir with a tiny vocoder trained a few steps on the demo train cycles."""
+    from respgen.config import VocoderTrainConfig
+    from respgen.train_vocoder import train_vocoder
+
+    work = tmp_path_factory.mktemp("demo-vocoder-work")
+    (work / "data").symlink_to(demo_workdir / "data", target_is_directory=True)
+    train_vocoder(VocoderTrainConfig(workdir=work, preset="tiny", max_steps=4, batch_size=2, save_every=2))
+    return work
+
+
+def split_counts(work: Path, split: str) -> dict[str, int]:
+    """{class: cycles} of one split in `work`'s real manifest, in class order."""
+    from respgen.data.manifest import read_rows
+    from respgen.labels import CLASSES
+
+    rows = [r for r in read_rows(work / "data" / "manifest.jsonl") if r["split"] == split]
+    return {c: sum(r["label"] == c for r in rows) for c in CLASSES}
+
+
 def add_synthetic_rows(work: Path, per_class: int = 3) -> None:
-    """A small synthetic manifest made in the test: real train crackle/wheeze/both cycles with added
+    """A small synthetic manifest made in the test: the workspace's train crackle/wheeze/both cycles with added
     noise, written as `synth/<class>/<id>.wav` rows (what `respgen synth` writes)."""
     import json
 

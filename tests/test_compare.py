@@ -1,4 +1,4 @@
-"""`respgen compare` on icbhi-mini with a handful of synthetic rows (tiny preset, 2 epochs, 1 s inputs)."""
+"""`respgen compare` on the demo workspace with a handful of synthetic rows (tiny preset, 2 epochs, 1 s inputs)."""
 
 import json
 from pathlib import Path
@@ -14,16 +14,16 @@ from respgen.data.manifest import read_rows
 
 
 @pytest.fixture
-def mini_synth(mini_copy: Path) -> Path:
-    add_synthetic_rows(mini_copy)
-    return mini_copy
+def demo_synth(demo_copy: Path) -> Path:
+    add_synthetic_rows(demo_copy)
+    return demo_copy
 
 
-def test_compare_writes_one_run_per_arm_with_probe(cli, mini_synth: Path):
+def test_compare_writes_one_run_per_arm_with_probe(cli, demo_synth: Path):
     r = cli(
         "compare",
         "--workdir",
-        mini_synth,
+        demo_synth,
         "--preset",
         "tiny",
         "--epochs",
@@ -40,7 +40,7 @@ def test_compare_writes_one_run_per_arm_with_probe(cli, mini_synth: Path):
     out = json.loads(r.stdout)
     assert [a["arm"] for a in out["arms"]] == ["ce", "ce-syn", "aft"]
     for arm in ("ce", "ce-syn", "aft"):
-        run = mini_synth / "models" / f"cmp-{arm}"
+        run = demo_synth / "models" / f"cmp-{arm}"
         m = json.loads((run / "metrics.json").read_text())
         info = json.loads((run / "respgen.json").read_text())
         assert m["seed"] == 1 and info["training"]["epochs"] == 2 and info["training"]["aft"] == (arm == "aft")
@@ -48,17 +48,17 @@ def test_compare_writes_one_run_per_arm_with_probe(cli, mini_synth: Path):
         assert syn == (0 if arm == "ce" else 9)
         assert ("alignment" in m) == (arm != "ce")
     # an independent probe on the saved AFT model agrees with metrics.json
-    run = mini_synth / "models" / "cmp-aft"
+    run = demo_synth / "models" / "cmp-aft"
     m = json.loads((run / "metrics.json").read_text())
     model, info = load_model_dir(run)
     assert info.raw["training"]["adversary"] == "confusion" and (run / "discriminator.safetensors").is_file()
     classes = info.labels
-    real = [x for x in read_rows(mini_synth / "data" / "manifest.jsonl") if x["split"] == "train"]
-    syn = sorted(read_rows(mini_synth / "synth" / "manifest.jsonl"), key=lambda x: x["id"])
+    real = [x for x in read_rows(demo_synth / "data" / "manifest.jsonl") if x["split"] == "train"]
+    syn = sorted(read_rows(demo_synth / "synth" / "manifest.jsonl"), key=lambda x: x["id"])
     feats = np.concatenate(
         [
-            pooled_features(model, features_for_rows(mini_synth / "data" / "manifest.jsonl", real, 1.0, "repeat")),
-            pooled_features(model, features_for_rows(mini_synth / "synth" / "manifest.jsonl", syn, 1.0, "repeat")),
+            pooled_features(model, features_for_rows(demo_synth / "data" / "manifest.jsonl", real, 1.0, "repeat")),
+            pooled_features(model, features_for_rows(demo_synth / "synth" / "manifest.jsonl", syn, 1.0, "repeat")),
         ]
     )
     labels = np.array([classes.index(x["label"]) for x in real + syn])
@@ -70,7 +70,7 @@ def test_compare_writes_one_run_per_arm_with_probe(cli, mini_synth: Path):
     r = cli(
         "compare",
         "--workdir",
-        mini_synth,
+        demo_synth,
         "--preset",
         "tiny",
         "--epochs",

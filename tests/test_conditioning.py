@@ -24,11 +24,11 @@ def test_random_conditioning_draws_with_replacement():
     assert sorted(perm) == ids  # the default: each once per pass
 
 
-def test_synth_untrimmed_random_conditioning(cli, trained_vocoder: Path, tmp_path: Path):
+def test_synth_untrimmed_random_conditioning(cli, demo_vocoder: Path, tmp_path: Path):
     work = tmp_path / "w"
     work.mkdir()
-    (work / "data").symlink_to((trained_vocoder / "data").resolve(), target_is_directory=True)
-    shutil.copytree(trained_vocoder / "vocoder", work / "vocoder", symlinks=True)
+    (work / "data").symlink_to((demo_vocoder / "data").resolve(), target_is_directory=True)
+    shutil.copytree(demo_vocoder / "vocoder", work / "vocoder", symlinks=True)
     r = cli(
         "synth",
         "--class",

@@ -19,11 +19,11 @@ from tests.test_prepare_errors import assert_clean_error, make_folder, run_prepa
 TINY_VOCODER = ("--preset", "tiny", "--batch-size", "2")
 
 
-def copy_vocoder_work(trained_vocoder: Path, tmp_path: Path) -> Path:
+def copy_vocoder_work(demo_vocoder: Path, tmp_path: Path) -> Path:
     work = tmp_path / "work"
     work.mkdir()
-    (work / "data").symlink_to(trained_vocoder / "data", target_is_directory=True)
-    shutil.copytree(trained_vocoder / "vocoder", work / "vocoder", symlinks=True)
+    (work / "data").symlink_to(demo_vocoder / "data", target_is_directory=True)
+    shutil.copytree(demo_vocoder / "vocoder", work / "vocoder", symlinks=True)
     return work
 
 
@@ -46,25 +46,25 @@ def test_workdir_not_writable(cli, tmp_path: Path, args):
     assert_clean_error(cli(*args, "--workdir", blocker / "w"), "workdir is not writable", str(blocker / "w"))
 
 
-def test_stage_folder_not_writable(cli, mini_copy: Path):
-    (mini_copy / "vocoder").write_text("a file where the vocoder folder goes")
-    r = cli("vocoder", "train", *TINY_VOCODER, "--max-steps", "1", "--workdir", mini_copy)
-    assert_clean_error(r, str(mini_copy / "vocoder"))
+def test_stage_folder_not_writable(cli, demo_copy: Path):
+    (demo_copy / "vocoder").write_text("a file where the vocoder folder goes")
+    r = cli("vocoder", "train", *TINY_VOCODER, "--max-steps", "1", "--workdir", demo_copy)
+    assert_clean_error(r, str(demo_copy / "vocoder"))
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes through permissions")
-def test_read_only_workdir(cli, mini_copy: Path):
-    (mini_copy / "vocoder").mkdir()
-    os.chmod(mini_copy / "vocoder", 0o555)
+def test_read_only_workdir(cli, demo_copy: Path):
+    (demo_copy / "vocoder").mkdir()
+    os.chmod(demo_copy / "vocoder", 0o555)
     try:
-        r = cli("vocoder", "train", *TINY_VOCODER, "--max-steps", "1", "--workdir", mini_copy)
+        r = cli("vocoder", "train", *TINY_VOCODER, "--max-steps", "1", "--workdir", demo_copy)
         assert_clean_error(r, "vocoder")
     finally:
-        os.chmod(mini_copy / "vocoder", 0o755)
+        os.chmod(demo_copy / "vocoder", 0o755)
 
 
-def test_state_pt_with_other_keys(cli, trained_vocoder: Path, tmp_path: Path):
-    work = copy_vocoder_work(trained_vocoder, tmp_path)
+def test_state_pt_with_other_keys(cli, demo_vocoder: Path, tmp_path: Path):
+    work = copy_vocoder_work(demo_vocoder, tmp_path)
     state = work / "vocoder" / "latest" / "state.pt"
     torch.save({"step": 4, "something": torch.zeros(1)}, state)
     r = cli("vocoder", "train", *TINY_VOCODER, "--max-steps", "6", "--workdir", work)
@@ -79,8 +79,8 @@ def test_state_pt_with_other_keys(cli, trained_vocoder: Path, tmp_path: Path):
 # --- item 10: metrics.jsonl after a kill --------------------------------------------------------------
 
 
-def test_resume_drops_metrics_logged_after_the_checkpoint(cli, trained_vocoder: Path, tmp_path: Path):
-    work = copy_vocoder_work(trained_vocoder, tmp_path)
+def test_resume_drops_metrics_logged_after_the_checkpoint(cli, demo_vocoder: Path, tmp_path: Path):
+    work = copy_vocoder_work(demo_vocoder, tmp_path)
     metrics = work / "vocoder" / "metrics.jsonl"
     logged = [json.loads(line)["step"] for line in metrics.read_text().splitlines()]
     assert max(logged) == 4  # the checkpoint's step
@@ -97,28 +97,28 @@ def test_resume_drops_metrics_logged_after_the_checkpoint(cli, trained_vocoder: 
 # --- item 4: the latest pointers ----------------------------------------------------------------------
 
 
-def test_finetune_name_latest_refused_before_training(cli, mini_copy: Path):
-    run = mini_copy / "models" / "old-run"
+def test_finetune_name_latest_refused_before_training(cli, demo_copy: Path):
+    run = demo_copy / "models" / "old-run"
     run.mkdir(parents=True)
-    (mini_copy / "models" / "latest").symlink_to("old-run", target_is_directory=True)
-    r = cli("finetune", "--workdir", mini_copy, "--preset", "tiny", "--epochs", "1", "--name", "latest")
+    (demo_copy / "models" / "latest").symlink_to("old-run", target_is_directory=True)
+    r = cli("finetune", "--workdir", demo_copy, "--preset", "tiny", "--epochs", "1", "--name", "latest")
     assert_clean_error(r, "reserved")
-    assert (mini_copy / "models" / "latest").is_symlink()
-    assert sorted(p.name for p in (mini_copy / "models").iterdir()) == ["latest", "old-run"]
+    assert (demo_copy / "models" / "latest").is_symlink()
+    assert sorted(p.name for p in (demo_copy / "models").iterdir()) == ["latest", "old-run"]
     for bad in (".hidden", "a/b"):
-        r = cli("finetune", "--workdir", mini_copy, "--preset", "tiny", "--epochs", "1", "--name", bad)
+        r = cli("finetune", "--workdir", demo_copy, "--preset", "tiny", "--epochs", "1", "--name", bad)
         assert_clean_error(r, "invalid name")
 
 
-def test_real_folder_named_latest(cli, mini_copy: Path):
-    squatter = mini_copy / "models" / "latest"
+def test_real_folder_named_latest(cli, demo_copy: Path):
+    squatter = demo_copy / "models" / "latest"
     squatter.mkdir(parents=True)
     (squatter / "metrics.json").write_text("{}")
-    r = cli("finetune", "--workdir", mini_copy, "--preset", "tiny", "--epochs", "1", "--name", "x")
+    r = cli("finetune", "--workdir", demo_copy, "--preset", "tiny", "--epochs", "1", "--name", "x")
     assert_clean_error(r, "must be a pointer", "mv ")
-    assert (squatter / "metrics.json").is_file() and not (mini_copy / "models" / "x").exists()  # nothing trained
-    (mini_copy / "vocoder" / "latest").mkdir(parents=True)
-    r = cli("vocoder", "train", *TINY_VOCODER, "--max-steps", "1", "--workdir", mini_copy)
+    assert (squatter / "metrics.json").is_file() and not (demo_copy / "models" / "x").exists()  # nothing trained
+    (demo_copy / "vocoder" / "latest").mkdir(parents=True)
+    r = cli("vocoder", "train", *TINY_VOCODER, "--max-steps", "1", "--workdir", demo_copy)
     assert_clean_error(r, "must be a pointer")
 
 

@@ -39,13 +39,13 @@ def test_metric_definition():
     )
 
 
-def test_vocoder_validation_in_metrics(mini_copy: Path):
+def test_vocoder_validation_in_metrics(demo_copy: Path):
     from respgen.config import VocoderTrainConfig
     from respgen.train_vocoder import train_vocoder
 
     r = train_vocoder(
         VocoderTrainConfig(
-            workdir=mini_copy,
+            workdir=demo_copy,
             preset="tiny",
             max_steps=4,
             batch_size=2,
@@ -56,18 +56,18 @@ def test_vocoder_validation_in_metrics(mini_copy: Path):
             eval_seconds=0.5,
         )
     )
-    rows = [json.loads(x) for x in (mini_copy / "vocoder" / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(x) for x in (demo_copy / "vocoder" / "metrics.jsonl").read_text().splitlines()]
     evals = [x for x in rows if "val_mel_l1" in x]
     assert [x["step"] for x in evals] == [2, 4] and all("loss" in x for x in evals)
     assert all(0 < x["val_mel_l1"] <= 1 and x["val_mel_l1_noise"] > 0 for x in evals)
     assert r.val_mel_l1 == evals[-1]["val_mel_l1"]
-    samples = sorted(p.name for p in (mini_copy / "vocoder" / "samples").iterdir())
+    samples = sorted(p.name for p in (demo_copy / "vocoder" / "samples").iterdir())
     assert (
-        samples == ["step-2", "step-4"] and len(list((mini_copy / "vocoder" / "samples" / "step-4").glob("*.wav"))) == 2
+        samples == ["step-2", "step-4"] and len(list((demo_copy / "vocoder" / "samples" / "step-4").glob("*.wav"))) == 2
     )
 
 
-def test_log_with_missing_tracker_is_one_line(cli, mini_copy: Path):
+def test_log_with_missing_tracker_is_one_line(cli, demo_copy: Path):
     try:
         import tensorboard  # noqa: F401
 
@@ -75,18 +75,18 @@ def test_log_with_missing_tracker_is_one_line(cli, mini_copy: Path):
     except ImportError:
         pass
     r = cli(
-        "vocoder", "train", "--workdir", mini_copy, "--preset", "tiny", "--max-steps", "1", "--log-with", "tensorboard"
+        "vocoder", "train", "--workdir", demo_copy, "--preset", "tiny", "--max-steps", "1", "--log-with", "tensorboard"
     )
     assert r.exit_code == 2 and "respgen[tensorboard]" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
-def test_synth_manifest_carries_distance(cli, trained_vocoder: Path, tmp_path: Path):
+def test_synth_manifest_carries_distance(cli, demo_vocoder: Path, tmp_path: Path):
     import shutil
 
     work = tmp_path / "w"
     work.mkdir()
-    (work / "data").symlink_to((trained_vocoder / "data").resolve(), target_is_directory=True)
-    shutil.copytree(trained_vocoder / "vocoder", work / "vocoder", symlinks=True)
+    (work / "data").symlink_to((demo_vocoder / "data").resolve(), target_is_directory=True)
+    shutil.copytree(demo_vocoder / "vocoder", work / "vocoder", symlinks=True)
     r = cli("synth", "--class", "wheeze", "--n", "2", "--workdir", work, "--length", "0.5")
     assert r.exit_code == 0, r.output
     assert "wheeze: mel L1" in r.stdout and "noise baseline" in r.stdout
@@ -94,9 +94,9 @@ def test_synth_manifest_carries_distance(cli, trained_vocoder: Path, tmp_path: P
     assert all(0 < row["mel_l1"] <= 1 and 0 < row["mel_l1_noise"] <= 1 for row in rows)
 
 
-def test_report_json_fidelity_keys(cli, mini_copy: Path):
-    add_synthetic_rows(mini_copy, per_class=2)
-    r = cli("report", "--workdir", mini_copy, "--json")
+def test_report_json_fidelity_keys(cli, demo_copy: Path):
+    add_synthetic_rows(demo_copy, per_class=2)
+    r = cli("report", "--workdir", demo_copy, "--json")
     assert r.exit_code == 0, r.output
     fid = json.loads(r.stdout)["synthetic"]["fidelity"]
     assert set(fid) == {"crackle", "wheeze", "both"}
@@ -104,21 +104,21 @@ def test_report_json_fidelity_keys(cli, mini_copy: Path):
         assert set(v) == {"mel_l1", "mel_l1_noise", "mel_l1_real", "label_agreement"}
         assert v["label_agreement"] is None  # no real-only model in the workspace
         assert v["mel_l1"] < v["mel_l1_noise"]  # real cycles + faint noise: far closer than noise
-    assert "## Synthetic-data fidelity" in (mini_copy / "report" / "report.md").read_text()
+    assert "## Synthetic-data fidelity" in (demo_copy / "report" / "report.md").read_text()
 
 
-def test_finetune_warns_on_noise_like_synthetic(mini_copy: Path):
+def test_finetune_warns_on_noise_like_synthetic(demo_copy: Path):
     from respgen.audio import write_wav
     from respgen.config import FinetuneConfig
     from respgen.finetune import finetune
 
-    add_synthetic_rows(mini_copy, per_class=2)
+    add_synthetic_rows(demo_copy, per_class=2)
     rng = np.random.default_rng(0)
-    for row in read_rows(mini_copy / "synth" / "manifest.jsonl"):  # replace the audio by loud noise
-        write_wav(mini_copy / "synth" / row["path"], 0.5 * rng.standard_normal(SR))
-    result = finetune(FinetuneConfig(workdir=mini_copy, preset="tiny", epochs=1, length=1.0, batch_size=16, name="n"))
+    for row in read_rows(demo_copy / "synth" / "manifest.jsonl"):  # replace the audio by loud noise
+        write_wav(demo_copy / "synth" / row["path"], 0.5 * rng.standard_normal(SR))
+    result = finetune(FinetuneConfig(workdir=demo_copy, preset="tiny", epochs=1, length=1.0, batch_size=16, name="n"))
     warn = [n for n in result.notes if "noise-like" in n]
     assert len(warn) == 1 and "\n" not in warn[0]
     assert warn == [
-        n for n in json.loads((mini_copy / "models" / "n" / "respgen.json").read_text())["notes"] if "noise-like" in n
+        n for n in json.loads((demo_copy / "models" / "n" / "respgen.json").read_text())["notes"] if "noise-like" in n
     ]

@@ -1,4 +1,4 @@
-"""`finetune` (tiny preset, CPU) on the real icbhi-mini cycles plus a handful of synthetic rows."""
+"""`finetune` (tiny preset, CPU) on the demo workspace's cycles plus a handful of synthetic rows."""
 
 import json
 import shutil
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import add_synthetic_rows
+from conftest import add_synthetic_rows, split_counts
 from transformers import ASTForAudioClassification
 
 from respgen.classifier.data import features_for_rows
@@ -19,16 +19,16 @@ FAST = dict(preset="tiny", epochs=2, length=1.0, batch_size=16)
 
 
 @pytest.fixture
-def mini_synth(mini_copy: Path) -> Path:
-    add_synthetic_rows(mini_copy)
-    return mini_copy
+def demo_synth(demo_copy: Path) -> Path:
+    add_synthetic_rows(demo_copy)
+    return demo_copy
 
 
-def test_ce_run_outputs(cli, mini_copy: Path):
+def test_ce_run_outputs(cli, demo_copy: Path):
     r = cli(
         "finetune",
         "--workdir",
-        mini_copy,
+        demo_copy,
         "--preset",
         "tiny",
         "--epochs",
@@ -41,7 +41,7 @@ def test_ce_run_outputs(cli, mini_copy: Path):
     )
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    run = mini_copy / "models" / "ce"
+    run = demo_copy / "models" / "ce"
     assert out["run_dir"] == str(run)
     assert any("no val split" in n for n in out["notes"]) and any("--init" in n for n in out["notes"])
     assert {"config.json", "model.safetensors", "preprocessor_config.json", "respgen.json", "metrics.json"} <= {
@@ -51,16 +51,17 @@ def test_ce_run_outputs(cli, mini_copy: Path):
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["selected_on"] == "last" and metrics["best_epoch"] == 2 and len(metrics["history"]) == 2
     test = metrics["test"]
-    assert test["n"] == 91 and sum(map(sum, test["confusion"])) == 91
+    n_test = sum(split_counts(demo_copy, "test").values())
+    assert test["n"] == n_test and sum(map(sum, test["confusion"])) == n_test
     assert test["score"] == pytest.approx((test["sp"] + test["se"]) / 2)
     info = json.loads((run / "respgen.json").read_text())
     assert info["labels"] == ["normal", "crackle", "wheeze", "both"]
-    assert info["data"]["counts"]["train_real"] == {"normal": 25, "crackle": 34, "wheeze": 11, "both": 10}
-    assert (mini_copy / "models" / "latest").resolve() == run.resolve()
+    assert info["data"]["counts"]["train_real"] == split_counts(demo_copy, "train")
+    assert (demo_copy / "models" / "latest").resolve() == run.resolve()
 
 
-def test_aft_run_and_reload(mini_synth: Path):
-    result = finetune(FinetuneConfig(workdir=mini_synth, aft=True, name="aft", **FAST))
+def test_aft_run_and_reload(demo_synth: Path):
+    result = finetune(FinetuneConfig(workdir=demo_synth, aft=True, name="aft", **FAST))
     run = Path(result.run_dir)
     assert (run / "discriminator.safetensors").is_file()
     info = json.loads((run / "respgen.json").read_text())
@@ -68,55 +69,56 @@ def test_aft_run_and_reload(mini_synth: Path):
     assert info["data"]["vocoder"] == [{"step": 0, "hash": "test"}]
     assert all("disc_acc" in h for h in result.metrics["history"])
     # the saved dir gives the same logits through plain transformers and through respgen
-    rows = [r for r in read_rows(mini_synth / "data" / "manifest.jsonl") if r["split"] == "test"][:4]
-    x = features_for_rows(mini_synth / "data" / "manifest.jsonl", rows, 1.0, "repeat")
+    rows = [r for r in read_rows(demo_synth / "data" / "manifest.jsonl") if r["split"] == "test"][:4]
+    x = features_for_rows(demo_synth / "data" / "manifest.jsonl", rows, 1.0, "repeat")
     with torch.no_grad():
         ref = ASTForAudioClassification.from_pretrained(run).eval()(x).logits
         ours, _ = AFTClassifier.load(run).eval()(x)
     torch.testing.assert_close(ref, ours)
     # the same seed gives the same model
-    again = finetune(FinetuneConfig(workdir=mini_synth, aft=True, name="aft", **FAST))
+    again = finetune(FinetuneConfig(workdir=demo_synth, aft=True, name="aft", **FAST))
     assert Path(again.run_dir).name == "aft-2"
     assert again.metrics["test"]["confusion"] == result.metrics["test"]["confusion"]
     assert again.metrics["history"][-1]["loss"] == pytest.approx(result.metrics["history"][-1]["loss"])
 
 
-def test_aft_needs_synthetic_and_per_class_cap(cli, mini_copy: Path):
-    r = cli("finetune", "--aft", "--workdir", mini_copy, "--preset", "tiny", "--epochs", "1")
+def test_aft_needs_synthetic_and_per_class_cap(cli, demo_copy: Path):
+    r = cli("finetune", "--aft", "--workdir", demo_copy, "--preset", "tiny", "--epochs", "1")
     assert r.exit_code == 2 and "--aft needs synthetic cycles" in r.stderr
-    add_synthetic_rows(mini_copy)
-    result = finetune(FinetuneConfig(workdir=mini_copy, synthetic_per_class=1, name="cap", lambda_mode="paper", **FAST))
+    add_synthetic_rows(demo_copy)
+    result = finetune(FinetuneConfig(workdir=demo_copy, synthetic_per_class=1, name="cap", lambda_mode="paper", **FAST))
     info = json.loads((Path(result.run_dir) / "respgen.json").read_text())
     assert info["data"]["counts"]["train_synthetic"] == {"normal": 0, "crackle": 1, "wheeze": 1, "both": 1}
     assert info["training"]["ma_beta"] == 0.5  # paper mode default
-    none = finetune(FinetuneConfig(workdir=mini_copy, synthetic=False, name="nosyn", **FAST))
+    none = finetune(FinetuneConfig(workdir=demo_copy, synthetic=False, name="nosyn", **FAST))
     assert (
         sum(json.loads((Path(none.run_dir) / "respgen.json").read_text())["data"]["counts"]["train_synthetic"].values())
         == 0
     )
 
 
-def test_select_on_test_and_seeds(mini_copy: Path):
-    r = finetune(FinetuneConfig(workdir=mini_copy, select_on="test", name="paper", **FAST))
+def test_select_on_test_and_seeds(demo_copy: Path):
+    r = finetune(FinetuneConfig(workdir=demo_copy, select_on="test", name="paper", **FAST))
     assert any("TEST split" in n for n in r.notes)
     best = max(h["test"]["score"] for h in r.metrics["history"])
     assert r.metrics["test"]["score"] == best
-    multi = finetune(FinetuneConfig(workdir=mini_copy, seeds=[1, 2], name="seeds", **FAST))
+    multi = finetune(FinetuneConfig(workdir=demo_copy, seeds=[1, 2], name="seeds", **FAST))
     run = Path(multi.run_dir)
     assert (run / "seed-1" / "model.safetensors").is_file() and (run / "seed-2" / "model.safetensors").is_file()
     summary = json.loads((run / "metrics.json").read_text())
     scores = [summary["per_seed"][s]["test"]["score"] for s in ("1", "2")]
     assert summary["mean"]["test"]["score"] == pytest.approx(sum(scores) / 2)
     assert summary["std"]["test"]["score"] == pytest.approx(abs(scores[0] - scores[1]) / 2)
-    assert (mini_copy / "models" / "latest").resolve() == (run / "seed-1").resolve()
+    assert (demo_copy / "models" / "latest").resolve() == (run / "seed-1").resolve()
 
 
-def test_val_selection_when_val_exists(mini_workdir: Path, tmp_path: Path):
+def test_val_selection_when_val_exists(demo_workdir: Path, tmp_path: Path):
     work = tmp_path / "w"
-    shutil.copytree(mini_workdir / "data", work / "data")
+    shutil.copytree(demo_workdir / "data", work / "data")
     rows = read_rows(work / "data" / "manifest.jsonl")
-    for r in rows:  # make patient 103 a val patient (a test of selection, not of prepare)
-        if r["split"] == "train" and r["patient"] == "103":
+    patient = min(r["patient"] for r in rows if r["split"] == "train")
+    for r in rows:  # make one train patient a val patient (a test of selection, not of prepare)
+        if r["split"] == "train" and r["patient"] == patient:
             r["split"] = "val"
     (work / "data" / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     result = finetune(FinetuneConfig(workdir=work, name="val", **{**FAST, "epochs": 3}))
@@ -129,7 +131,7 @@ def test_val_selection_when_val_exists(mini_workdir: Path, tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_two_process_finetune(mini_synth: Path, tmp_path: Path):
+def test_two_process_finetune(demo_synth: Path, tmp_path: Path):
     """torchrun with 2 CPU processes: one run dir, written once, loadable; only rank 0 prints."""
     import os
     import subprocess
@@ -148,7 +150,7 @@ def test_two_process_finetune(mini_synth: Path, tmp_path: Path):
         "respgen",
         "finetune",
         "--workdir",
-        str(mini_synth),
+        str(demo_synth),
         "--preset",
         "tiny",
         "--epochs",
@@ -163,8 +165,8 @@ def test_two_process_finetune(mini_synth: Path, tmp_path: Path):
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.count('"run_dir"') == 1  # rank 0 only
-    models = sorted(p.name for p in (mini_synth / "models").iterdir())
+    models = sorted(p.name for p in (demo_synth / "models").iterdir())
     assert models == ["ddp", "latest"]
-    metrics = json.loads((mini_synth / "models" / "ddp" / "metrics.json").read_text())
-    assert metrics["test"]["n"] == 91 and len(metrics["history"]) == 2
-    AFTClassifier.load(mini_synth / "models" / "ddp")
+    metrics = json.loads((demo_synth / "models" / "ddp" / "metrics.json").read_text())
+    assert metrics["test"]["n"] == sum(split_counts(demo_synth, "test").values()) and len(metrics["history"]) == 2
+    AFTClassifier.load(demo_synth / "models" / "ddp")

@@ -129,12 +129,12 @@ def test_no_weights_at_all(cli, good: Path, wav: Path, tmp_path: Path):
     one_line_error(cli("classify", wav, "--model", model_dir), "no model.safetensors")
 
 
-def test_finetune_init_from_pickle_dir(cli, good: Path, mini_copy: Path, tmp_path: Path):
+def test_finetune_init_from_pickle_dir(cli, good: Path, demo_copy: Path, tmp_path: Path):
     model_dir, marker = pickled(good, tmp_path)
     r = cli(
         "finetune",
         "--workdir",
-        mini_copy,
+        demo_copy,
         "--preset",
         "tiny",
         "--epochs",
@@ -147,4 +147,4 @@ def test_finetune_init_from_pickle_dir(cli, good: Path, mini_copy: Path, tmp_pat
         "x",
     )
     one_line_error(r, "pytorch_model.bin")
-    assert not marker.exists() and not (mini_copy / "models" / "x").exists()
+    assert not marker.exists() and not (demo_copy / "models" / "x").exists()

@@ -1,4 +1,4 @@
-"""`synth` on a tiny vocoder trained on the real icbhi-mini cycles."""
+"""`synth` on a tiny vocoder trained on the demo workspace's cycles."""
 
 import io
 import json
@@ -19,8 +19,8 @@ def copy_work(src: Path, dst: Path) -> Path:
     return dst
 
 
-def test_synth_crackle_and_wheeze(cli, trained_vocoder: Path, tmp_path: Path):
-    work = copy_work(trained_vocoder, tmp_path / "w")
+def test_synth_crackle_and_wheeze(cli, demo_vocoder: Path, tmp_path: Path):
+    work = copy_work(demo_vocoder, tmp_path / "w")
     r = cli("synth", "--class", "crackle", "--n", "4", "--workdir", work, "--length", "1.0", "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["written"] == {"crackle": 4}
@@ -58,13 +58,13 @@ def test_conditioning_order_uses_every_cycle_once_per_pass():
     assert [conditioning_order(ids, k, 1, "crackle") for k in range(5)] != first
 
 
-def test_determinism_and_resume(cli, trained_vocoder: Path, tmp_path: Path):
-    a = copy_work(trained_vocoder, tmp_path / "a")
-    b = copy_work(trained_vocoder, tmp_path / "b")
-    args = ["--class", "both", "--n", "3", "--length", "0.5", "--quiet"]
+def test_determinism_and_resume(cli, demo_vocoder: Path, tmp_path: Path):
+    a = copy_work(demo_vocoder, tmp_path / "a")
+    b = copy_work(demo_vocoder, tmp_path / "b")
+    args = ["--class", "both", "--n", "3", "--length", "0.5", "--quiet", "--precision", "no"]  # fp32: exact
     assert cli("synth", *args, "--workdir", a).exit_code == 0
     assert cli("synth", *args, "--workdir", b, "--batch-size", "1").exit_code == 0
-    same = copy_work(trained_vocoder, tmp_path / "same")
+    same = copy_work(demo_vocoder, tmp_path / "same")
     assert cli("synth", *args, "--workdir", same).exit_code == 0
     for k in range(3):  # the same command twice: byte-identical audio
         name = f"both/both_{k:05d}.wav"
@@ -77,7 +77,7 @@ def test_determinism_and_resume(cli, trained_vocoder: Path, tmp_path: Path):
     lost = a / "synth" / "both" / "both_00001.wav"
     before = lost.read_bytes()
     lost.unlink()
-    r = cli("synth", "--class", "both", "--n", "3", "--length", "0.5", "--json", "--workdir", a)
+    r = cli("synth", "--class", "both", "--n", "3", "--length", "0.5", "--precision", "no", "--json", "--workdir", a)
     assert json.loads(r.stdout)["written"] == {"both": 1}
     redone, _ = sf.read(str(lost))
     np.testing.assert_allclose(redone, sf.read(io.BytesIO(before))[0], atol=2 / 32768)
@@ -85,15 +85,15 @@ def test_determinism_and_resume(cli, trained_vocoder: Path, tmp_path: Path):
     r = cli("synth", "--class", "both", "--n", "4", "--length", "0.5", "--json", "--workdir", a)
     assert json.loads(r.stdout)["written"] == {"both": 1} and json.loads(r.stdout)["total"] == {"both": 4}
     # a different seed gives different audio
-    c = copy_work(trained_vocoder, tmp_path / "c")
+    c = copy_work(demo_vocoder, tmp_path / "c")
     cli("synth", *args, "--workdir", c, "--seed", "7")
     wc, _ = sf.read(str(c / "synth" / "both" / "both_00000.wav"))
     wa, _ = sf.read(str(a / "synth" / "both" / "both_00000.wav"))
     assert np.abs(wc - wa).max() > 1e-3
 
 
-def test_synth_errors(cli, trained_vocoder: Path, mini_copy: Path, tmp_path: Path):
-    work = copy_work(trained_vocoder, tmp_path / "w")
+def test_synth_errors(cli, demo_vocoder: Path, demo_copy: Path, tmp_path: Path):
+    work = copy_work(demo_vocoder, tmp_path / "w")
 
     def err(*args, where=work):
         r = cli("synth", *args, "--workdir", where)
@@ -103,7 +103,7 @@ def test_synth_errors(cli, trained_vocoder: Path, mini_copy: Path, tmp_path: Pat
 
     assert "unknown class 'rattle'" in err("--class", "rattle", "--n", "2")
     assert "invalid n" in err("--class", "crackle", "--n", "0")
-    assert "no trained vocoder" in err("--class", "crackle", "--n", "1", where=mini_copy)
+    assert "no trained vocoder" in err("--class", "crackle", "--n", "1", where=demo_copy)
     # a workspace whose train split has no 'both' cycles
     data = tmp_path / "nb" / "data"
     shutil.copytree((work / "data").resolve(), data)
@@ -122,7 +122,7 @@ def test_synth_errors(cli, trained_vocoder: Path, mini_copy: Path, tmp_path: Pat
     assert not (work / "synth").exists()
 
 
-def test_bf16_synthesis_is_close_to_fp32(trained_vocoder: Path):
+def test_bf16_synthesis_is_close_to_fp32(demo_vocoder: Path):
     """bf16 changes the audio far less than the gap between two real cycles (the fidelity baseline)."""
     import torch
 
@@ -132,7 +132,7 @@ def test_bf16_synthesis_is_close_to_fp32(trained_vocoder: Path):
     from respgen.vocoder.diffusion import sample
     from respgen.workspace import Workspace
 
-    ws = Workspace(trained_vocoder)
+    ws = Workspace(demo_vocoder)
     model, _ = load_vocoder(ws.vocoder)
     p = model.params
     n = 32 * p.hop
@@ -148,3 +148,16 @@ def test_bf16_synthesis_is_close_to_fp32(trained_vocoder: Path):
     a16 = sample(model, cond, "fast", gens(), torch.bfloat16)
     bf16_l1 = float((vocoder_mel(a32, **p.mel_kwargs()) - vocoder_mel(a16, **p.mel_kwargs())).abs().mean())
     assert bf16_l1 < 0.1 * real_vs_real, (bf16_l1, real_vs_real)
+
+
+def test_default_precision_is_deterministic(cli, trained_vocoder: Path, tmp_path: Path):
+    """`--precision auto` (the default: bf16 on CPUs with native bf16) gives the same bytes for the same command."""
+    runs = [copy_work(trained_vocoder, tmp_path / name) for name in ("x", "y")]
+    for work in runs:
+        assert (
+            cli("synth", "--class", "wheeze", "--n", "2", "--length", "0.5", "--quiet", "--workdir", work).exit_code
+            == 0
+        )
+    for k in range(2):
+        name = f"wheeze/wheeze_{k:05d}.wav"
+        assert (runs[0] / "synth" / name).read_bytes() == (runs[1] / "synth" / name).read_bytes()

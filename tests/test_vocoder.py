@@ -1,4 +1,4 @@
-"""DiffWave model, training, checkpoints and resume (tiny preset, CPU, real icbhi-mini cycles)."""
+"""DiffWave model, training, checkpoints and resume (tiny preset, CPU, demo workspace cycles)."""
 
 import json
 import os
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import split_counts
 from safetensors.torch import load_file
 
 from respgen.config import VocoderTrainConfig
@@ -106,10 +107,12 @@ def tiny(work: Path, **kw) -> VocoderTrainConfig:
     return VocoderTrainConfig(workdir=work, preset="tiny", batch_size=2, **kw)
 
 
-def test_train_checkpoint_files(mini_copy: Path):
-    result = train_vocoder(tiny(mini_copy, max_steps=3, save_every=2, ema_decay=0.9))
-    assert result.step == 3 and result.start_step == 0 and result.clips == 80
-    ckpt = latest_checkpoint(mini_copy / "vocoder")
+def test_train_checkpoint_files(demo_copy: Path):
+    result = train_vocoder(tiny(demo_copy, max_steps=3, save_every=2, ema_decay=0.9))
+    assert (
+        result.step == 3 and result.start_step == 0 and result.clips == sum(split_counts(demo_copy, "train").values())
+    )
+    ckpt = latest_checkpoint(demo_copy / "vocoder")
     assert ckpt.step == 3 and ckpt.params == PRESETS["tiny"]
     assert set(os.listdir(ckpt.path)) == {"model.safetensors", "ema.safetensors", "state.pt", "config.json"}
     assert ckpt.weights.name == "ema.safetensors"
@@ -117,19 +120,19 @@ def test_train_checkpoint_files(mini_copy: Path):
     assert state["step"] == 3 and "optimizer" in state
     assert json.loads((ckpt.path / "config.json").read_text())["train"]["preset"] == "tiny"
     assert load_file(str(ckpt.path / "model.safetensors")).keys() == DiffWave(PRESETS["tiny"]).state_dict().keys()
-    assert sorted(p.name for p in (mini_copy / "vocoder" / "checkpoints").iterdir()) == [
+    assert sorted(p.name for p in (demo_copy / "vocoder" / "checkpoints").iterdir()) == [
         "step-00000002",
         "step-00000003",
     ]
-    lines = (mini_copy / "vocoder" / "metrics.jsonl").read_text().splitlines()
+    lines = (demo_copy / "vocoder" / "metrics.jsonl").read_text().splitlines()
     assert json.loads(lines[-1])["step"] == 3
 
 
-def test_resume_is_exact(mini_copy: Path, tmp_path: Path):
-    straight = train_vocoder(tiny(mini_copy, max_steps=6, save_every=100))
+def test_resume_is_exact(demo_copy: Path, tmp_path: Path):
+    straight = train_vocoder(tiny(demo_copy, max_steps=6, save_every=100))
     other = tmp_path / "other"
     other.mkdir()
-    (other / "data").symlink_to((mini_copy / "data").resolve(), target_is_directory=True)
+    (other / "data").symlink_to((demo_copy / "data").resolve(), target_is_directory=True)
     first = train_vocoder(tiny(other, max_steps=3, save_every=100))
     resumed = train_vocoder(tiny(other, max_steps=6, save_every=100))
     assert first.step == 3 and resumed.start_step == 3 and resumed.step == 6
@@ -138,7 +141,7 @@ def test_resume_is_exact(mini_copy: Path, tmp_path: Path):
     assert again.start_step == 0 and again.weights_digest == straight.weights_digest
 
 
-def test_killed_run_resumes_at_its_last_checkpoint(mini_copy: Path):
+def test_killed_run_resumes_at_its_last_checkpoint(demo_copy: Path):
     cmd = [
         sys.executable,
         "-m",
@@ -146,7 +149,7 @@ def test_killed_run_resumes_at_its_last_checkpoint(mini_copy: Path):
         "vocoder",
         "train",
         "--workdir",
-        str(mini_copy),
+        str(demo_copy),
         "--preset",
         "tiny",
         "--batch-size",
@@ -158,31 +161,31 @@ def test_killed_run_resumes_at_its_last_checkpoint(mini_copy: Path):
         "--quiet",
     ]
     proc = subprocess.Popen(cmd, start_new_session=True)
-    pointer = mini_copy / "vocoder" / "latest"
+    pointer = demo_copy / "vocoder" / "latest"
     deadline = time.time() + 120
-    while time.time() < deadline and not (pointer.exists() and latest_checkpoint(mini_copy / "vocoder").step >= 4):
+    while time.time() < deadline and not (pointer.exists() and latest_checkpoint(demo_copy / "vocoder").step >= 4):
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    ckpt = latest_checkpoint(mini_copy / "vocoder")
+    ckpt = latest_checkpoint(demo_copy / "vocoder")
     assert ckpt is not None and ckpt.step >= 4 and ckpt.step % 2 == 0
     target = ckpt.step + 2
-    result = train_vocoder(tiny(mini_copy, max_steps=target, save_every=2))
+    result = train_vocoder(tiny(demo_copy, max_steps=target, save_every=2))
     assert result.start_step == ckpt.step and result.step == target
-    assert latest_checkpoint(mini_copy / "vocoder").step == target
+    assert latest_checkpoint(demo_copy / "vocoder").step == target
 
 
-def test_cli_train_errors(cli, tmp_path: Path, mini_copy: Path):
+def test_cli_train_errors(cli, tmp_path: Path, demo_copy: Path):
     r = cli("vocoder", "train", "--workdir", tmp_path / "empty", "--preset", "tiny", "--max-steps", "1")
     assert r.exit_code == 2 and "run `respgen prepare` first" in r.stderr
-    r = cli("vocoder", "train", "--workdir", mini_copy, "--preset", "huge")
+    r = cli("vocoder", "train", "--workdir", demo_copy, "--preset", "huge")
     assert r.exit_code == 2 and "preset" in r.stderr
     assert (
         cli(
             "vocoder",
             "train",
             "--workdir",
-            mini_copy,
+            demo_copy,
             "--preset",
             "tiny",
             "--max-steps",
@@ -193,7 +196,7 @@ def test_cli_train_errors(cli, tmp_path: Path, mini_copy: Path):
         ).exit_code
         == 0
     )
-    r = cli("vocoder", "train", "--workdir", mini_copy, "--preset", "base", "--max-steps", "2")
+    r = cli("vocoder", "train", "--workdir", demo_copy, "--preset", "base", "--max-steps", "2")
     assert r.exit_code == 2 and "--fresh" in r.stderr
 
 
@@ -210,7 +213,7 @@ Path(sys.argv[1], f"rank{rank}.json").write_text(json.dumps(r.to_dict()))
 
 
 @pytest.mark.slow
-def test_two_process_ddp_ranks_end_identical(mini_copy: Path, tmp_path: Path):
+def test_two_process_ddp_ranks_end_identical(demo_copy: Path, tmp_path: Path):
     script = tmp_path / "ddp_train.py"
     script.write_text(DDP_SCRIPT)
     env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
@@ -223,14 +226,14 @@ def test_two_process_ddp_ranks_end_identical(mini_copy: Path, tmp_path: Path):
         "--master_port",
         "29533",
         str(script),
-        str(mini_copy),
+        str(demo_copy),
     ]
     subprocess.run(cmd, env=env, check=True, timeout=300, capture_output=True)
-    r0 = json.loads((mini_copy / "rank0.json").read_text())
-    r1 = json.loads((mini_copy / "rank1.json").read_text())
+    r0 = json.loads((demo_copy / "rank0.json").read_text())
+    r1 = json.loads((demo_copy / "rank1.json").read_text())
     assert r0["processes"] == r1["processes"] == 2
     assert r0["weights_digest"] == r1["weights_digest"]
-    assert r0["step"] == 3 and latest_checkpoint(mini_copy / "vocoder").step == 3
+    assert r0["step"] == 3 and latest_checkpoint(demo_copy / "vocoder").step == 3
     # the two ranks trained on different data: weights differ from a single-process run of the same steps
-    single = train_vocoder(tiny(mini_copy, max_steps=3, fresh=True, save_every=100))
+    single = train_vocoder(tiny(demo_copy, max_steps=3, fresh=True, save_every=100))
     assert single.weights_digest != r0["weights_digest"]

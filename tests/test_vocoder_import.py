@@ -95,10 +95,10 @@ def test_base_sized_import_matches_preset(tmp_path: Path):
     assert result.preset == "base" and result.step == 7 and result.optimizer == "reference"
 
 
-def test_training_continues_from_import(cli, tmp_path: Path, mini_copy: Path):
+def test_training_continues_from_import(cli, tmp_path: Path, demo_copy: Path):
     model, opt, params = reference()
     ckpt = save_reference(tmp_path / "weights.pt", model, opt, params, step=5)
-    assert cli("vocoder", "import", ckpt, "--workdir", mini_copy).exit_code == 0
+    assert cli("vocoder", "import", ckpt, "--workdir", demo_copy).exit_code == 0
     # --preset tiny would be refused for a trained workdir; an imported vocoder keeps its own params
     result = cli(
         "vocoder",
@@ -112,16 +112,16 @@ def test_training_continues_from_import(cli, tmp_path: Path, mini_copy: Path):
         "--save-every",
         "1",
         "--workdir",
-        mini_copy,
+        demo_copy,
         "--quiet",
         "--json",
     )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert (out["start_step"], out["step"]) == (5, 7)
-    after = latest_checkpoint(mini_copy / "vocoder")
+    after = latest_checkpoint(demo_copy / "vocoder")
     assert after.step == 7 and after.params.residual_channels == 8 and after.config["imported_from"]
-    again = cli("vocoder", "train", "--max-steps", "8", "--batch-size", "2", "--workdir", mini_copy, "--quiet")
+    again = cli("vocoder", "train", "--max-steps", "8", "--batch-size", "2", "--workdir", demo_copy, "--quiet")
     assert again.exit_code == 0, again.output  # still its own params on the next resume
 
 
