@@ -70,6 +70,12 @@ def main() -> None:
     ap.add_argument("--val-clips", type=int, default=8)
     ap.add_argument("--val-frames", type=int, default=62)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--precision",
+        choices=("no", "bf16"),
+        default="no",
+        help="respgen's training step and sampling (bf16: autocast)",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     inference, learner, ref_model, ref_params = reference_modules()
@@ -133,8 +139,9 @@ def main() -> None:
             t = torch.randint(0, params.diffusion_steps, [audio.shape[0]])
             noise = torch.randn_like(audio)
             scale = levels[t].unsqueeze(1)
-            predicted = ours(scale.sqrt() * audio + (1 - scale).sqrt() * noise, t, mel)  # respgen/vocoder/training.py
-            loss = F.l1_loss(predicted, noise)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+                predicted = ours(scale.sqrt() * audio + (1 - scale).sqrt() * noise, t, mel)  # vocoder/training.py
+            loss = F.l1_loss(predicted.float(), noise)
             loss.backward()
             opt_ours.step()
             opt_ours.zero_grad(set_to_none=True)
@@ -151,7 +158,8 @@ def main() -> None:
         dist_ours, dist_theirs = [], []
         for k, mel in enumerate(val_mels):
             seed = args.seed * 7919 + k  # the same noise for both samplers (one clip at a time)
-            audio = sample(ours, mel.unsqueeze(0), "fast", [torch.Generator().manual_seed(seed)])
+            dtype = torch.bfloat16 if args.precision == "bf16" else None
+            audio = sample(ours, mel.unsqueeze(0), "fast", [torch.Generator().manual_seed(seed)], dtype)
             dist_ours.append(log_mel_l1_db(audio[0], mel, params))
             torch.manual_seed(seed)
             audio, _ = inference.predict(

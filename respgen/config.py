@@ -58,7 +58,12 @@ class DemoDataConfig(BaseModel):
 
 
 Precision = Literal["no", "bf16", "fp16"]
+VocoderPrecision = Literal["auto", "no", "bf16", "fp16"]
 PRECISION = "Mixed precision"
+AUTO_PRECISION = (
+    "Mixed precision; auto = bf16 where the device computes bf16 natively (CUDA GPUs with bf16, CPUs with "
+    "AVX512-BF16/AMX), else no (fp32)"
+)
 CPU = "Force CPU even with a GPU"
 
 
@@ -76,7 +81,7 @@ class VocoderTrainConfig(Config):
     keep: int = Field(2, ge=1, description="Checkpoints kept on disk")
     include_val: bool = Field(False, description="Also train on val cycles")
     fresh: bool = Field(False, description="Start over instead of resuming from the latest checkpoint")
-    precision: Precision = Field("no", description=PRECISION)
+    precision: VocoderPrecision = Field("auto", description=AUTO_PRECISION)
     seed: int = Field(0, description="Seed")
     cpu: bool = Field(False, description=CPU)
     clip_length: float | None = Field(
@@ -104,7 +109,7 @@ class SynthConfig(Config):
     steps: Literal["fast", "full"] = Field("fast", description="Sampling: fast (6 steps) or full (50 steps)")
     batch_size: int = Field(16, ge=1, description="Clips vocoded together")
     seed: int = Field(0, description="Seed")
-    precision: Precision = Field("no", description=PRECISION)
+    precision: VocoderPrecision = Field("auto", description=AUTO_PRECISION)
     cpu: bool = Field(False, description=CPU)
     max_cache_gb: float = Field(4.0, gt=0, description="Memory (GB) for the per-clip conditioner cache")
     conditioning: Literal["permutation", "random"] = Field(

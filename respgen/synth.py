@@ -21,7 +21,7 @@ from respgen.labels import CLASSES, parse_classes
 from respgen.lock import locked
 from respgen.vocoder.checkpoint import load_vocoder
 from respgen.vocoder.diffusion import sample
-from respgen.vocoder.fast import bytes_per_sample, default_cache, fast_dtype
+from respgen.vocoder.fast import bytes_per_sample, default_cache, fast_dtype, resolve_precision
 from respgen.workspace import Workspace
 
 
@@ -96,7 +96,7 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
             if cid not in done_ids:
                 src = conditioning_order(list(real_by_id), k, cfg.seed, c, cfg.conditioning)
                 todo.append((c, k, cid, real_by_id[src]))
-    dtype = fast_dtype(cfg.precision, device)
+    dtype = fast_dtype(resolve_precision(cfg.precision, device), device)
     per_clip_bytes = bytes_per_sample(params, default_cache(device), dtype) * frames * params.hop
     batch = max(1, min(cfg.batch_size, int(cfg.max_cache_gb * 2**30 // per_clip_bytes)))
     rows = list(existing)

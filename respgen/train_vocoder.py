@@ -12,6 +12,7 @@ from typing import Callable
 
 import torch
 from accelerate import Accelerator
+from accelerate.utils import parse_flag_from_env
 from safetensors.torch import load_file
 
 from respgen.atomic import check_pointer, staged_dir, write_jsonl
@@ -30,7 +31,7 @@ from respgen.vocoder.checkpoint import (
 from respgen.vocoder.data import CycleCrops
 from respgen.vocoder.diffusion import noise_levels
 from respgen.vocoder.evaluation import EvalSet, eval_rows, evaluate, make_eval_set
-from respgen.vocoder.fast import make_optimizer
+from respgen.vocoder.fast import make_optimizer, resolve_precision
 from respgen.vocoder.model import DiffWave
 from respgen.vocoder.params import PRESETS
 from respgen.vocoder.training import train_step, update_ema, weights_digest
@@ -66,8 +67,9 @@ def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None 
     if not rows:
         raise RespgenError("no real train cycles in the manifest", ws.manifest)
 
+    precision = resolve_precision(cfg.precision, _device_type(cfg.cpu))
     accelerator = Accelerator(
-        cpu=cfg.cpu, mixed_precision=cfg.precision, log_with=_trackers(cfg.log_with) or None, project_dir=ws.vocoder
+        cpu=cfg.cpu, mixed_precision=precision, log_with=_trackers(cfg.log_with) or None, project_dir=ws.vocoder
     )
     rank, world = accelerator.process_index, accelerator.num_processes
     check_pointer(ws.vocoder / "latest")  # a real folder there would only fail at the first save
@@ -85,7 +87,7 @@ def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None 
     data = CycleCrops(ws.manifest, rows, params, clip_samples, cfg.fade_samples)
     model, optimizer = accelerator.prepare(model, optimizer)
     levels = noise_levels(params).to(accelerator.device)
-    train_cfg = cfg.model_dump(mode="json")
+    train_cfg = {**cfg.model_dump(mode="json"), "precision": precision}  # what `auto` resolved to
     if ckpt is not None and ckpt.config.get("imported_from"):
         train_cfg["imported_from"] = ckpt.config["imported_from"]  # later resumes keep the imported params
     loss = None
@@ -184,6 +186,12 @@ def _validate(
         for cid, wave in zip(evalset.ids, audio):
             writer.add_audio(f"val/{cid}", wave.unsqueeze(0), step, sample_rate=sample_rate)
     return distance
+
+
+def _device_type(cpu: bool) -> str:
+    """The device accelerate will pick (asked before creating the Accelerator, whose precision depends on it)."""
+    forced = cpu or parse_flag_from_env("ACCELERATE_USE_CPU")
+    return "cuda" if torch.cuda.is_available() and not forced else "cpu"
 
 
 def _resume(cfg: VocoderTrainConfig, ws: Workspace, ckpt, model: DiffWave, optimizer, accelerator: Accelerator):

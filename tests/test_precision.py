@@ -42,3 +42,33 @@ def test_fp16_trains_with_a_grad_scaler_and_the_paper_settings(monkeypatch):
     assert torch.float16 in dtypes  # autocast ran the model in half precision
     assert all(math.isfinite(h["loss"]) for h in metrics["history"])
     assert next(model.parameters()).dtype == torch.float32  # master weights stay fp32
+
+
+def test_auto_precision_resolves_per_device():
+    from respgen.vocoder.fast import cpu_has_bf16, resolve_precision
+
+    assert resolve_precision("auto", "cpu") == ("bf16" if cpu_has_bf16() else "no")
+    for given in ("no", "bf16", "fp16"):
+        assert resolve_precision(given, "cpu") == given
+    if torch.cuda.is_available():
+        assert resolve_precision("auto", "cuda") == ("bf16" if torch.cuda.is_bf16_supported() else "no")
+
+
+def test_vocoder_train_records_the_resolved_precision(tmp_path):
+    import json
+
+    from respgen.config import DemoDataConfig, PrepareConfig, VocoderTrainConfig
+    from respgen.demo_data import make_demo_data
+    from respgen.prepare import prepare
+    from respgen.train_vocoder import train_vocoder
+    from respgen.vocoder.fast import resolve_precision
+
+    demo = make_demo_data(
+        DemoDataConfig(out_dir=tmp_path / "demo", patients=3, recordings_per_patient=1, cycles_per_recording=4)
+    )
+    prepare(PrepareConfig(icbhi_dir=demo.out_dir, workdir=tmp_path / "w", val_fraction=0, workers=1))
+    result = train_vocoder(
+        VocoderTrainConfig(workdir=tmp_path / "w", preset="tiny", max_steps=2, batch_size=2, eval_every=0)
+    )
+    meta = json.loads((tmp_path / "w" / "vocoder" / "latest" / "config.json").read_text())
+    assert meta["train"]["precision"] == resolve_precision("auto", "cpu") and result.step == 2
