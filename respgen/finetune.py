@@ -15,6 +15,7 @@ from typing import Callable
 from accelerate import Accelerator
 from accelerate.utils import broadcast_object_list, set_seed
 
+from respgen.accelerator import new_accelerator
 from respgen.atomic import check_pointer, point_latest, staged_dir
 from respgen.classifier.adversary import AdversarySettings
 from respgen.classifier.data import n_frames
@@ -55,7 +56,7 @@ def finetune(cfg: FinetuneConfig, progress: Callable[..., None] | None = None) -
     data = load_run_data(cfg, ws)
     select_on, notes = _selection(cfg, data)
     notes += synthetic_fidelity_notes(cfg, ws)
-    accelerator = Accelerator(cpu=cfg.cpu, mixed_precision=cfg.precision)
+    accelerator = new_accelerator(cpu=cfg.cpu, mixed_precision=cfg.precision)
     main = accelerator.is_main_process
     name = [_unique(ws.models, cfg.name or f"{time.strftime('%Y%m%d-%H%M%S')}-{_mode(cfg, data)}")]
     broadcast_object_list(name)  # every process agrees on the run name (rank 0's)

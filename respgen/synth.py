@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
-from accelerate import Accelerator
 
+from respgen.accelerator import new_accelerator
 from respgen.atomic import write_jsonl
 from respgen.audio import write_wav
 from respgen.config import SynthConfig
@@ -72,7 +72,7 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
             raise RespgenError(f"no real train cycles of class {c!r} to condition on", ws.manifest)
     model, ckpt = load_vocoder(ws.vocoder)
     vocoder_info = {"step": ckpt.step, "hash": ckpt.digest(), "checkpoint": ckpt.path.name}
-    accelerator = Accelerator(cpu=cfg.cpu)
+    accelerator = new_accelerator(cpu=cfg.cpu)
     device = accelerator.device
     model.to(device)
     params = model.params

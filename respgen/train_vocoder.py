@@ -15,6 +15,7 @@ from accelerate import Accelerator
 from accelerate.utils import parse_flag_from_env
 from safetensors.torch import load_file
 
+from respgen.accelerator import new_accelerator
 from respgen.atomic import check_pointer, staged_dir, write_jsonl
 from respgen.audio import write_wav
 from respgen.config import VocoderTrainConfig
@@ -68,7 +69,7 @@ def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None 
         raise RespgenError("no real train cycles in the manifest", ws.manifest)
 
     precision = resolve_precision(cfg.precision, _device_type(cfg.cpu))
-    accelerator = Accelerator(
+    accelerator = new_accelerator(
         cpu=cfg.cpu, mixed_precision=precision, log_with=_trackers(cfg.log_with) or None, project_dir=ws.vocoder
     )
     rank, world = accelerator.process_index, accelerator.num_processes
