@@ -27,6 +27,8 @@ _EXPORTS = {
     "classify": "respgen.classify:classify",
     "build_report": "respgen.build_report:build_report",
     "quickstart": "respgen.quickstart:quickstart",
+    "compare": "respgen.compare:compare",
+    "import_vocoder": "respgen.import_vocoder:import_vocoder",
     **{
         name: f"respgen.config:{name}"
         for name in (
@@ -38,6 +40,8 @@ _EXPORTS = {
             "ClassifyConfig",
             "ReportConfig",
             "QuickstartConfig",
+            "CompareConfig",
+            "VocoderImportConfig",
         )
     },
     "RespgenError": "respgen.errors:RespgenError",

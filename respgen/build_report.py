@@ -131,6 +131,8 @@ def _write(ws, cfg, classes, train, synthetic, runs, out: Path):
             if single is None and m.get("seeds"):
                 seed_dir = d / f"seed-{m['seeds'][0]}"
                 single = read_metrics(seed_dir)
+            if single is None:  # a run folder without per-epoch metrics: nothing to plot
+                continue
             split = "test" if "test" in single else "val"
             fig = f"run-{name}.png"
             plots.run_figure(out / fig, name, single["classes"], single[split]["confusion"], single["history"], split)

@@ -9,6 +9,7 @@ from typing import Callable
 
 from respgen.config import CompareConfig, FinetuneConfig
 from respgen.finetune import finetune
+from respgen.lock import locked
 
 # What each arm changes in the shared settings.
 ARMS: dict[str, dict] = {
@@ -66,6 +67,7 @@ def arm_config(cfg: CompareConfig, arm: str) -> FinetuneConfig:
     return FinetuneConfig(**{**shared, **changes, "name": f"{cfg.name}-{arm}"})
 
 
+@locked("compare")  # all arms on the same data: no other writer between them
 def compare(
     cfg: CompareConfig, progress: Callable[..., None] | None = None, on_arm: Callable[[Arm], None] | None = None
 ) -> CompareResult:

@@ -269,14 +269,13 @@ class ReportConfig(Config):
     max_per_class: int = Field(200, ge=2, description="Cycles per class and source used for Fréchet distances")
 
 
-# The TOML file's sections, one per command. None: a section whose config class is not known here yet
-# (its keys are checked when its command loads it).
 class VocoderImportConfig(Config):
     ckpt: Path = Field(description="Reference DiffWave checkpoint (lmnt-com/diffwave weights.pt)")
     force: bool = Field(False, description="Replace a vocoder already in the workdir")
 
 
-SECTIONS: dict[str, type[BaseModel] | None] = {
+# The TOML file's sections, one per command, and the config each one's keys are checked against.
+SECTIONS: dict[str, type[BaseModel]] = {
     "prepare": PrepareConfig,
     "demo_data": DemoDataConfig,
     "vocoder_train": VocoderTrainConfig,
@@ -336,8 +335,6 @@ def _check_keys(doc: dict[str, Any], cls: type[BaseModel], section: str, config_
             if key not in SECTIONS:
                 raise RespgenError(f"unknown section [{key}]{_did_you_mean(key, SECTIONS, '[{}]')}", config_file)
             owner = cls if key == section else SECTIONS[key]
-            if owner is None:
-                continue
             for sub in value:
                 if sub not in owner.model_fields:
                     hint = _did_you_mean(sub, owner.model_fields, "'{}'")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
 from respgen.config import VocoderImportConfig
 from respgen.errors import RespgenError
+from respgen.lock import locked
 from respgen.vocoder.checkpoint import clear_checkpoints, latest_checkpoint, save_checkpoint
+from respgen.vocoder.fast import make_optimizer
 from respgen.vocoder.model import DiffWave
 from respgen.vocoder.params import PRESETS
 from respgen.vocoder.reference import load_reference
@@ -27,6 +27,7 @@ class VocoderImportResult:
         return self.__dict__.copy()
 
 
+@locked("vocoder-import")
 def import_vocoder(cfg: VocoderImportConfig) -> VocoderImportResult:
     """Convert a reference DiffWave `weights.pt` (lmnt-com/diffwave's learner format) into the
     workspace's vocoder.
@@ -51,13 +52,13 @@ def import_vocoder(cfg: VocoderImportConfig) -> VocoderImportResult:
 
     model = DiffWave(ref.params)
     model.load_state_dict(ref.weights)
-    optimizer = torch.optim.Adam(model.parameters(), lr=ref.learning_rate or 2e-4)
+    optimizer = make_optimizer(model, ref.learning_rate or 2e-4)
     carried = ref.optimizer is not None
     if carried:
         try:
             optimizer.load_state_dict(ref.optimizer)
         except (ValueError, KeyError, TypeError):  # an Adam state from a torch version we cannot read
-            optimizer = torch.optim.Adam(model.parameters(), lr=ref.learning_rate or 2e-4)
+            optimizer = make_optimizer(model, ref.learning_rate or 2e-4)
             carried = False
     preset = next((name for name, p in PRESETS.items() if p == ref.params), None)
     config = {"imported_from": str(cfg.ckpt.resolve()), "reference": "lmnt-com/diffwave", "preset": preset}

@@ -17,7 +17,7 @@ from respgen.data.manifest import SyntheticClip, load_clip
 from respgen.errors import RespgenError
 from respgen.features import fit_length, vocoder_mel
 from respgen.fidelity import class_summary, clip_fidelity, rows_fidelity
-from respgen.labels import CLASSES, parse_classes
+from respgen.labels import parse_classes
 from respgen.lock import locked
 from respgen.vocoder.checkpoint import load_vocoder
 from respgen.vocoder.diffusion import sample
@@ -64,7 +64,7 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
     checkpoint; writes `synth/<class>/<id>.wav` and `synth/manifest.jsonl` (one `SyntheticClip` per
     line, rewritten atomically after every batch)."""
     ws = Workspace(cfg.workdir)
-    classes = parse_classes(cfg.classes, CLASSES)
+    classes = parse_classes(cfg.classes, ws.classes())
     real = ws.real_rows(("train",))
     by_class = {c: [r for r in real if r["label"] == c] for c in classes}
     for c, rows in by_class.items():

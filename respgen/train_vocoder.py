@@ -212,6 +212,8 @@ def _resume(cfg: VocoderTrainConfig, ws: Workspace, ckpt, model: DiffWave, optim
     state = load_train_state(ckpt.path)
     try:
         optimizer.load_state_dict(state["optimizer"])
+        for group in optimizer.param_groups:  # the saved state carries the old run's lr: --lr wins
+            group["lr"] = cfg.lr
         set_rng_state(state["rng"])
         step = int(state["step"])
     except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as e:

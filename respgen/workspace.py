@@ -78,12 +78,6 @@ class Workspace:
     def report_md(self) -> Path:
         return self.report / "report.md"
 
-    def lock(self, stage: str):
-        """Hold the workspace lock (one writing stage at a time; see respgen.lock) in a `with` block."""
-        from respgen.lock import workspace_lock
-
-        return workspace_lock(self.root, stage)
-
     # what is in it
     def classes(self) -> tuple[str, ...]:
         """The class names `prepare` chose (`prepare.json`); the four ICBHI classes before any prepare."""

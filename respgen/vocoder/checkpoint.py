@@ -100,8 +100,6 @@ def latest_checkpoint(root: Path) -> Checkpoint | None:
         path = pointer
     elif pointer.is_file():  # the pointer of respgen 0.1: a text file naming the checkpoint
         path = root / "checkpoints" / pointer.read_text().strip()
-    elif pointer.is_dir():  # a copied workspace (symlink followed): the folder is a copy of the checkpoint
-        path = pointer
     else:
         return None
     try:
