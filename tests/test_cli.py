@@ -195,3 +195,8 @@ def test_seeds(cli):
 def test_invalid_flag_value_is_one_line(cli):
     assert_one_error(cli("prepare", "x", "--labels", "five", "--print-config"), "labels")
     assert_one_error(cli("synth", "--class", "crackle", "--print-config"), "n")
+
+
+def test_compare_offers_no_flags_its_arms_set(cli):
+    out = cli("compare", "--help").stdout
+    assert "--arms" in out and "--aft" not in out and "--no-synthetic" not in out

@@ -86,5 +86,9 @@ def test_compare_writes_one_run_per_arm_with_probe(cli, demo_synth: Path):
 
 
 def test_compare_rejects_per_arm_options(cli, tmp_path: Path):
-    r = cli("compare", "--workdir", tmp_path, "--aft")
+    r = cli("compare", "--workdir", tmp_path, "--aft")  # not even an option of compare
+    assert r.exit_code == 2 and "No such option" in r.stderr
+    toml = tmp_path / "c.toml"
+    toml.write_text("[compare]\naft = true\n")  # nor settable from a config file
+    r = cli("compare", "--workdir", tmp_path, "--config", toml)
     assert r.exit_code == 2 and "set by each arm" in r.stderr

@@ -83,6 +83,7 @@ def finetune(
     config.CompareConfig,
     spelling={"seeds": flag("--seeds", type=str), "arms": flag("--arms", type=str)},
     progress="compare (epochs)",
+    omit=("aft", "synthetic"),  # each arm sets them
 )
 def compare(run: Run) -> None:
     """The paper's comparison: one finetune run per arm (real only, + synthetic, AFT), same seeds, side by side."""

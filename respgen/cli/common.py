@@ -81,9 +81,11 @@ def command(
     arguments: tuple[str, ...] = (),
     spelling: dict[str, Flag] | None = None,
     progress: str | None = None,
+    omit: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Register `fn(run, **own_options)` as a command whose options are generated from `cfg_cls`'s fields
-    (the fields named in `arguments` are positional), followed by `fn`'s own options and the common ones.
+    (the fields named in `arguments` are positional; those in `omit` get no option), followed by `fn`'s own
+    options and the common ones.
     `fn` gets a `Run` holding the flags given; calling it builds the config and runs the service."""
 
     def decorate(fn: Callable[..., None]) -> Callable[..., None]:
@@ -92,6 +94,7 @@ def command(
         fields = [
             _field_param(n, f, n in arguments, {**SPELLING, **(spelling or {})}.get(n))
             for n, f in cfg_cls.model_fields.items()
+            if n not in omit
         ]
         params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in fields + own + COMMON]
         clash = {p.name for p in params if [q.name for q in params].count(p.name) > 1}
@@ -100,7 +103,7 @@ def command(
         @functools.wraps(fn, assigned=("__module__", "__name__", "__qualname__", "__doc__"), updated=())
         def wrapper(ctx: typer.Context, **kwargs: Any) -> None:
             opts = {p.name: kwargs.pop(p.name) for p in COMMON}
-            flags = {n: kwargs.pop(n) for n in cfg_cls.model_fields}
+            flags = {n: kwargs.pop(n) for n in cfg_cls.model_fields if n not in omit}
             flags = {k: v for k, v in flags.items() if _given(ctx, k) and v is not None and v != []}
             fn(Run(cfg_cls, section or fn.__name__, flags, progress, **opts), **kwargs)
 
