@@ -7,8 +7,8 @@ config, the same initial weights (same seed, same module order), the same batche
 noise per step. Then both re-vocode the same held-out (test-split) cycles with DiffWave's 6-step fast
 schedule - ours with `respgen.vocoder.diffusion.sample`, theirs with `diffwave.inference.predict` - from
 the same noise, and the validation distance is the log-mel L1 between each generated clip's mel and its
-conditioning mel (`respgen.features.vocoder_mel`, in dB: 100 x the mean absolute difference of the
-[0, 1]-scaled log-mels). Only learning numbers are reported; timings on a shared CPU mean nothing.
+conditioning mel (`respgen.fidelity.mel_l1_to_mel`, the distance every respgen command reports, here
+in dB: 100 x the mean absolute difference of the [0, 1]-scaled log-mels). Only learning numbers are reported; timings on a shared CPU mean nothing.
 
     pip install --no-deps diffwave   # (its learner imports tensorboard: stubbed here, it only logs)
     python bench/bench_vocoder_learning.py [--steps 400] [--batch-size 4] [--crop-frames 16] [--seed 0] [--every 50]
@@ -31,6 +31,7 @@ from respgen.config import DemoDataConfig, PrepareConfig
 from respgen.data.manifest import load_clip
 from respgen.demo_data import make_demo_data
 from respgen.features import vocoder_mel
+from respgen.fidelity import mel_l1_to_mel
 from respgen.prepare import prepare
 from respgen.vocoder.data import CycleCrops
 from respgen.vocoder.diffusion import noise_levels, sample
@@ -54,9 +55,8 @@ def reference_modules():
 
 
 def log_mel_l1_db(audio: torch.Tensor, mel: torch.Tensor, params: VocoderParams) -> float:
-    """Mean |log-mel(generated) - conditioning log-mel| in dB (the mels are (dB + 100) / 100)."""
-    gen = vocoder_mel(audio, **params.mel_kwargs())[..., : mel.shape[-1]]
-    return 100.0 * float((gen - mel).abs().mean())
+    """`respgen.fidelity.mel_l1_to_mel` in dB (the mels are (dB + 100) / 100, so x 100)."""
+    return 100.0 * mel_l1_to_mel(audio, mel, **params.mel_kwargs())
 
 
 def main() -> None:

@@ -24,7 +24,13 @@ from respgen.features import fit_length, vocoder_mel
 def mel_l1(audio: torch.Tensor, reference: torch.Tensor, **mel_kwargs) -> float:
     """Log-mel L1 distance of `audio` [T] to `reference` (fitted to `audio`'s length by repetition)."""
     reference = fit_length(reference, audio.shape[-1])
-    return float((vocoder_mel(audio, **mel_kwargs) - vocoder_mel(reference, **mel_kwargs)).abs().mean())
+    return mel_l1_to_mel(audio, vocoder_mel(reference, **mel_kwargs), **mel_kwargs)
+
+
+def mel_l1_to_mel(audio: torch.Tensor, mel: torch.Tensor, **mel_kwargs) -> float:
+    """The same distance of `audio` [T] to a vocoder mel [n_mels, frames] it was conditioned on (the
+    generated clip's mel cut to the mel's frames)."""
+    return float((vocoder_mel(audio, **mel_kwargs)[..., : mel.shape[-1]] - mel).abs().mean())
 
 
 def loudness_matched_noise(reference: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
