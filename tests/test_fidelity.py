@@ -10,7 +10,8 @@ import torch
 from conftest import add_synthetic_rows
 
 from respgen.data.manifest import read_rows
-from respgen.fidelity import class_summary, clip_fidelity, label_agreement, mel_l1, noise_l1, noise_like
+from respgen.features import vocoder_mel
+from respgen.fidelity import class_summary, clip_fidelity, label_agreement, mel_l1, mel_l1_to_mel, noise_l1, noise_like
 
 SR = 16000
 
@@ -27,6 +28,11 @@ def test_metric_definition():
     noise = noise_l1(a, a.shape[0], seed=3)
     assert noise > 0.05 and noise == noise_l1(a, a.shape[0], seed=3) and noise != noise_l1(a, a.shape[0], seed=4)
     assert mel_l1(tone(f=445.0), a) < noise  # a near-copy is closer than loudness-matched noise
+    # against a conditioning mel: the same distance; a generated clip longer than the mel is cut to its frames
+    b = tone(f=445.0)
+    assert mel_l1_to_mel(b, vocoder_mel(a)) == pytest.approx(mel_l1(b, a))
+    far = tone(f=2000.0)
+    assert mel_l1_to_mel(torch.cat([a, far]), vocoder_mel(a)) < 0.01 < 0.1 < mel_l1_to_mel(far, vocoder_mel(a))
     fid = clip_fidelity(a, a, "x")
     assert fid["mel_l1"] == 0.0 and fid["mel_l1_noise"] > 0
     s = class_summary(
