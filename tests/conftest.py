@@ -155,3 +155,10 @@ def add_synthetic_rows(work: Path, per_class: int = 3) -> None:
                 }
             )
     (work / "synth" / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+@pytest.fixture
+def demo_synth(demo_copy: Path) -> Path:
+    """A private demo workspace with a few synthetic rows per class (`add_synthetic_rows`)."""
+    add_synthetic_rows(demo_copy)
+    return demo_copy

@@ -5,18 +5,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import add_synthetic_rows
 
 from respgen.classifier.data import features_for_rows
 from respgen.classifier.probe import alignment, pooled_features
 from respgen.classifier.store import load_model_dir
 from respgen.data.manifest import read_rows
-
-
-@pytest.fixture
-def demo_synth(demo_copy: Path) -> Path:
-    add_synthetic_rows(demo_copy)
-    return demo_copy
 
 
 def test_compare_writes_one_run_per_arm_with_probe(cli, demo_synth: Path):

@@ -18,12 +18,6 @@ from respgen.finetune import finetune
 FAST = dict(preset="tiny", epochs=2, length=1.0, batch_size=16)
 
 
-@pytest.fixture
-def demo_synth(demo_copy: Path) -> Path:
-    add_synthetic_rows(demo_copy)
-    return demo_copy
-
-
 def test_ce_run_outputs(cli, demo_copy: Path):
     r = cli(
         "finetune",
