@@ -9,10 +9,12 @@ align" from "the vocoder makes noise".
 
 Every arm of `respgen compare` runs with the same seeds (tiny preset, short inputs, few epochs) and
 the script prints a markdown table: probe accuracy and test Sp / Se / Score / per-class accuracy,
-mean ± std over seeds.
+mean ± std over seeds. Every arm keeps its last epoch (`--select-on last`, the default here): the
+testbed's 16 val cycles make val selection noise, and an epoch picked before an adversary has done its
+work says nothing about the adversary.
 
-    python bench/bench_alignment.py [--seeds 1,2,3] [--epochs 12] [--length 2.0]
-        [--arms ce,ce-syn,aft-grl,aft-ttur,aft-confusion] [--workdir DIR] [--quickstart DIR]
+    python bench/bench_alignment.py [--seeds 1,2,3] [--epochs 40] [--length 2.0] [--select-on last]
+        [--arms ce,ce-syn,aft-grl,aft-ttur,aft-confusion,aft-mahalanobis] [--workdir DIR] [--quickstart DIR]
 
 `--quickstart DIR`: run the same arms on an existing (quickstart) workspace with vocoded synthetic
 cycles instead of building the testbed.
@@ -101,9 +103,10 @@ def table(result, seconds: float) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", default="1,2,3")
-    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--length", type=float, default=2.0)
-    ap.add_argument("--arms", default="ce,ce-syn,aft-grl,aft-ttur,aft-confusion")
+    ap.add_argument("--arms", default="ce,ce-syn,aft-grl,aft-ttur,aft-confusion,aft-mahalanobis")
+    ap.add_argument("--select-on", default="last", choices=("val", "test", "last"))
     ap.add_argument("--workdir", type=Path, default=None, help="Build the testbed here (default: a temp dir)")
     ap.add_argument("--quickstart", type=Path, default=None, help="Use this workspace instead of the testbed")
     ap.add_argument("--snr", type=float, default=SNR_DB, help="SNR (dB) of the added noise")
@@ -124,6 +127,7 @@ def main() -> None:
             length=args.length,
             seeds=args.seeds,
             arms=args.arms,
+            select_on=args.select_on,
             name=f"bench-{time.strftime('%H%M%S')}",
             **json.loads(args.extra),
         )

@@ -19,6 +19,7 @@ ARMS: dict[str, dict] = {
     "aft-grl": {"aft": True, "synthetic": True, "adversary": "grl", "disc_steps": 0},  # the paper's joint GRL step
     "aft-ttur": {"aft": True, "synthetic": True, "adversary": "grl"},  # GRL, discriminator on its own time scale
     "aft-confusion": {"aft": True, "synthetic": True, "adversary": "confusion"},
+    "aft-mahalanobis": {"aft": True, "synthetic": True, "adversary": "mahalanobis"},
 }
 ARM_LABELS = {
     "ce": "CE (real only)",
@@ -27,6 +28,7 @@ ARM_LABELS = {
     "aft-grl": "AFT, GRL (paper step)",
     "aft-ttur": "AFT, GRL two time-scale",
     "aft-confusion": "AFT, domain confusion",
+    "aft-mahalanobis": "AFT, paired Mahalanobis",
 }
 
 

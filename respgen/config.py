@@ -130,7 +130,11 @@ class FinetuneConfig(Config):
         None, description="Pretrained AST: local dir or hub id (e.g. MIT/ast-finetuned-audioset-10-10-0.4593)"
     )
     aft: bool = Field(False, description="Adversarial fine-tuning (needs synthetic cycles)")
-    alpha: float = Field(0.2, ge=0, description="Weight of the real/synthetic loss")
+    alpha: float | None = Field(
+        None,
+        ge=0,
+        description="Weight of the alignment loss (default: 0.1 for mahalanobis; 0.2, the paper's, for grl and confusion)",
+    )
     lambda_mode: Literal["dann", "paper"] = Field(
         "dann", description="dann (p = progress) or paper (the paper code's formula)"
     )
@@ -185,10 +189,11 @@ class FinetuneConfig(Config):
     pos_embed: Literal["crop", "reference"] = Field(
         "crop", description="--init position embeddings: crop (time axis) or reference (the paper code's quirk)"
     )
-    adversary: Literal["grl", "confusion"] = Field(
-        "confusion",
-        description="AFT adversary: grl (encoder maximises the discriminator's loss through gradient reversal) "
-        "or confusion (encoder pushes the discriminator's output to 50/50; Tzeng et al. 2015)",
+    adversary: Literal["grl", "confusion", "mahalanobis"] = Field(
+        "mahalanobis",
+        description="AFT adversary: grl (encoder maximises the discriminator's loss through gradient reversal), "
+        "confusion (encoder pushes the discriminator's output to 50/50; Tzeng et al. 2015) or mahalanobis "
+        "(encoder pulls synthetic cycles' features to their real sources', in the features' covariance metric)",
     )
     disc_lr: float | None = Field(None, gt=0, description="Discriminator learning rate (default: the encoder's)")
     disc_steps: int | None = Field(
@@ -198,6 +203,12 @@ class FinetuneConfig(Config):
         "0 for grl = the paper's joint step; >= 1 with grl = two time-scale)",
     )
     disc_hidden: int = Field(0, ge=0, description="Discriminator hidden units: 0 = LayerNorm + Linear, > 0 = MLP")
+    align_warmup: float = Field(
+        0.2, ge=0, lt=1, description="mahalanobis: fraction of training before the alignment loss starts"
+    )
+    align_ramp: float = Field(
+        0.2, ge=0, lt=1, description="mahalanobis: fraction of training over which it then ramps to full weight"
+    )
 
     @field_validator("seeds", mode="before")
     @classmethod
@@ -215,15 +226,23 @@ class FinetuneConfig(Config):
                 raise ValueError(f"seed {repeated[0]} given twice")
         return value
 
+    @model_validator(mode="after")
+    def _alignment_schedule(self) -> "FinetuneConfig":
+        """The mahalanobis loss must reach full weight before training ends."""
+        if self.align_warmup + self.align_ramp >= 1:
+            raise ValueError("align_warmup + align_ramp must be below 1 (the loss must reach full weight)")
+        return self
+
 
 class CompareConfig(FinetuneConfig):
     """`finetune`'s settings shared by every arm; `aft` and `synthetic` are set per arm."""
 
-    arms: list[Literal["ce", "ce-syn", "aft", "aft-grl", "aft-ttur", "aft-confusion"]] = Field(
+    arms: list[Literal["ce", "ce-syn", "aft", "aft-grl", "aft-ttur", "aft-confusion", "aft-mahalanobis"]] = Field(
         default_factory=lambda: ["ce", "ce-syn", "aft"],
         min_length=1,
         description="Arms, e.g. ce,ce-syn,aft: ce = real only, ce-syn = real + synthetic, aft = AFT with "
-        "--adversary; extra: aft-grl (the paper's joint GRL step), aft-ttur (GRL, two time-scale), aft-confusion",
+        "--adversary; extra: aft-grl (the paper's joint GRL step), aft-ttur (GRL, two time-scale), aft-confusion, "
+        "aft-mahalanobis",
     )
 
     @field_validator("arms", mode="before")

@@ -128,7 +128,7 @@ PRECEDENCE = [
         "finetune",
         "aft = true\nseeds = [1, 2]\nepochs = 3",
         ["--seeds", "5,6", "--no-synthetic"],
-        {"aft": True, "seeds": [5, 6], "epochs": 3, "synthetic": False, "alpha": 0.2},
+        {"aft": True, "seeds": [5, 6], "epochs": 3, "synthetic": False, "alpha": None, "adversary": "mahalanobis"},
     ),
     (
         ["classify", "a.wav"],

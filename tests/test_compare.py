@@ -44,7 +44,7 @@ def test_compare_writes_one_run_per_arm_with_probe(cli, demo_synth: Path):
     run = demo_synth / "models" / "cmp-aft"
     m = json.loads((run / "metrics.json").read_text())
     model, info = load_model_dir(run)
-    assert info.raw["training"]["adversary"] == "confusion" and (run / "discriminator.safetensors").is_file()
+    assert info.raw["training"]["adversary"] == "mahalanobis" and (run / "discriminator.safetensors").is_file()
     classes = info.labels
     real = [x for x in read_rows(demo_synth / "data" / "manifest.jsonl") if x["split"] == "train"]
     syn = sorted(read_rows(demo_synth / "synth" / "manifest.jsonl"), key=lambda x: x["id"])

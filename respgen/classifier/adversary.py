@@ -10,6 +10,10 @@
   the true domains on detached features); the encoder minimises the cross-entropy between the
   discriminator's output and the uniform distribution (0.5 / 0.5) instead of maximising its loss, so
   its optimum is "cannot tell", not "always wrong".
+- `mahalanobis` (classifier.paired_alignment): no adversarial gradient; the encoder minimises the
+  Mahalanobis distance between the mean pooled features of the synthetic cycles in the batch and of
+  their real sources, switched on after `warmup` and ramped to full over `ramp` (fractions of
+  training). The discriminator is still trained on the detached features, for `disc_acc` only.
 
 The discriminator's steps use the pooled features of the forward pass that the encoder step used
 (computed before that step), so each batch costs one encoder forward/backward plus `disc_steps`
@@ -18,26 +22,42 @@ cheap head-only steps.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-KINDS = ("grl", "confusion")
+from respgen.classifier.paired_alignment import PairedMahalanobis, ramp_weight
+
+KINDS = ("grl", "confusion", "mahalanobis")
 
 
 @dataclass(frozen=True)
 class AdversarySettings:
-    kind: str = "grl"  # grl | confusion
+    kind: str = "grl"  # grl | confusion | mahalanobis
     disc_lr: float | None = None  # None: the encoder's learning rate
     disc_steps: int = 0  # discriminator-only steps per batch; 0 (grl only): the paper's joint step
     disc_hidden: int = 0  # 0: LayerNorm + Linear head; > 0: MLP with this many hidden units
+    warmup: float = 0.2  # mahalanobis: fraction of training before the loss is switched on
+    ramp: float = 0.2  # mahalanobis: fraction of training over which it then ramps to full weight
 
     @property
     def separate(self) -> bool:
         """Whether the discriminator has its own optimiser (everything but the paper's joint step)."""
         return self.kind != "grl" or self.disc_steps > 0
+
+    @property
+    def paired(self) -> bool:
+        """Whether the encoder's loss compares each synthetic cycle with its real source."""
+        return self.kind == "mahalanobis"
+
+    def first_full_epoch(self, epochs: int) -> int:
+        """The first epoch (from 1) that ends with the paired loss at full weight (1 for the other kinds)."""
+        if not self.paired:
+            return 1
+        return min(epochs, max(1, math.ceil((self.warmup + self.ramp) * epochs)))
 
 
 def confusion_loss(domain_logits: torch.Tensor) -> torch.Tensor:
@@ -58,11 +78,25 @@ class Adversary:
         self.optimizer = torch.optim.Adam(
             discriminator.parameters(), lr=settings.disc_lr or lr, weight_decay=weight_decay
         )
+        self.paired_loss = PairedMahalanobis() if settings.paired else None
 
     @property
     def reverse(self) -> bool:
         """Whether the discriminator sees the pooled feature through the reversal layer in the encoder's pass."""
         return self.settings.kind == "grl"
+
+    def weight(self, progress: float, lam: float) -> float:
+        """The adversarial term's schedule: `lam` (the GRL schedule), or the paired loss's warm-up ramp."""
+        return ramp_weight(progress, self.settings.warmup, self.settings.ramp) if self.settings.paired else lam
+
+    def paired_term(
+        self, pooled: torch.Tensor, source: torch.Tensor, has_source: torch.Tensor, lam: float
+    ) -> torch.Tensor:
+        """mahalanobis: lam * the paired loss of the batch's synthetic cycles that have a real source
+        (`pooled` [B, D] the batch, `source` [P, D] the sources of the P rows where `has_source`)."""
+        if not bool(has_source.any()):
+            return pooled.new_zeros(())  # (during the warm-up, lam 0, the call still updates the covariance)
+        return lam * self.paired_loss(pooled[has_source], source, torch.cat([pooled, source]))
 
     def encoder_loss(self, domain_logits: torch.Tensor, domains: torch.Tensor, lam: float) -> torch.Tensor:
         """The adversarial term of the encoder's loss. grl: CE(domain) (the reversal layer flips its

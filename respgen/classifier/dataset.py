@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import Tensor
 
 from respgen.classifier.data import features_for_rows
 
@@ -19,6 +20,15 @@ class RunData:
     evals: dict[str, tuple[torch.Tensor, torch.Tensor]]  # split -> (features, labels)
     counts: dict
     vocoder: list  # the vocoder checkpoints the synthetic cycles came from
+    sources: Tensor | None = None  # per train row: the row of its real source (`conditioned_on`), -1 if none
+
+
+def source_rows(train_real: list[dict], synthetic: list[dict]) -> Tensor:
+    """For every train row (real cycles, then synthetic): the row index of the real train cycle a
+    synthetic cycle was made from (its `conditioned_on`), -1 for real cycles and for synthetic ones
+    whose source is not a real train cycle."""
+    row = {r["id"]: i for i, r in enumerate(train_real)}
+    return torch.tensor([-1] * len(train_real) + [row.get(r.get("conditioned_on"), -1) for r in synthetic])
 
 
 def pick_synthetic(rows: list[dict], classes: tuple[str, ...], per_class: int | None) -> list[dict]:
@@ -69,4 +79,11 @@ def assemble(
     counts = {"train_real": by_class(train_real), "train_synthetic": by_class(synthetic)}
     counts.update({split: by_class([r for r in real if r["split"] == split]) for split in ("val", "test")})
     vocoders = sorted({json.dumps(r.get("vocoder"), sort_keys=True) for r in synthetic})
-    return RunData(classes, (torch.cat(feats), labels, domains), evals, counts, [json.loads(v) for v in vocoders])
+    return RunData(
+        classes,
+        (torch.cat(feats), labels, domains),
+        evals,
+        counts,
+        [json.loads(v) for v in vocoders],
+        source_rows(train_real, synthetic),
+    )

@@ -1,6 +1,6 @@
 """Fine-tuning one AST: the epoch loop (checkpoint selection on val / test / last), one `train_step`
-on CE(class) + alpha * CE(real/synthetic) through the gradient-reversal layer, `evaluate`, and the
-mean ± std summary over seeds."""
+on CE(class) + alpha * the adversary's term (classifier.adversary), `evaluate`, and the mean ± std
+summary over seeds."""
 
 from __future__ import annotations
 
@@ -57,8 +57,9 @@ def train_classifier(
     device). Returns the metrics: the selected epoch's eval splits plus the per-epoch history.
     `adversary` (AFT): how the discriminator is trained (default: the paper's joint GRL step)."""
     features, labels, domains = data.train
+    sources = data.sources if data.sources is not None else torch.full_like(labels, -1)
     loader = DataLoader(
-        TensorDataset(features, labels, domains),
+        TensorDataset(features, labels, domains, sources),
         batch_size=s.batch_size,
         shuffle=True,
         generator=torch.Generator().manual_seed(seed),
@@ -83,12 +84,18 @@ def train_classifier(
         wrapped.train()
         start_epoch(scheduler, epoch + 1)
         totals = {"loss": 0.0, "disc_correct": 0, "n": 0}
-        for it, (x, y, d) in enumerate(loader):
+        for it, (x, y, d, src) in enumerate(loader):
             if s.lambda_mode == "paper":
                 lam = paper_lambda(it, epoch + 1, iters, s.epochs)  # the reference counts epochs from 1
             else:
                 lam = dann_lambda(step / max(1, s.epochs * iters))
             x = augment(x, s.specaug, s.specaug_mode, aug_gen)
+            paired = None
+            if adv is not None and adv.settings.paired:  # the real sources of the batch's synthetic cycles
+                lam = adv.weight(step / max(1, s.epochs * iters), lam)
+                has = src >= 0
+                source_x = features[src[has].cpu()].to(x.device)
+                paired = (augment(source_x, s.specaug, s.specaug_mode, aug_gen), has)
             loss, domain = train_step(
                 wrapped,
                 optimizer,
@@ -102,6 +109,7 @@ def train_classifier(
                 weight=weight,
                 ma_beta=s.ma_beta,
                 adversary=adv,
+                paired=paired,
             )
             step += 1
             totals["loss"] += float(loss.detach()) * len(y)
@@ -117,7 +125,9 @@ def train_classifier(
         history.append(entry)
         key = entry.get(select_on, {}).get("score") if select_on in ("val", "test") else None
         ok = key is not None and (s.min_se is None or entry[select_on]["se"] > s.min_se)
-        if select_on == "last" or best is None or (ok and (not best[2] or key > best[0])):
+        # a paired-alignment run selects among the epochs with its loss at full weight (not before alignment)
+        eligible = adv is None or epoch + 1 >= adv.settings.first_full_epoch(s.epochs)
+        if select_on == "last" or (eligible and (best is None or (ok and (not best[2] or key > best[0])))):
             best = (key, epoch + 1, ok)
             best_state = {k: v.detach().cpu().clone() for k, v in unwrapped.state_dict().items()}
         if progress:
@@ -156,13 +166,22 @@ def train_step(
     weight: torch.Tensor | None = None,
     ma_beta: float = 0.0,
     adversary: Adversary | None = None,
+    paired: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """One optimiser step on CE(class) + alpha * CE(real/synthetic) (alpha 0: plain CE); with an
-    `adversary` (classifier.adversary) its encoder term instead, then its discriminator steps."""
+    `adversary` (classifier.adversary) its encoder term instead, then its discriminator steps.
+    `paired` (mahalanobis): (features of the real sources, mask of the batch rows that have one); the
+    sources go through the same forward pass and only enter the paired loss."""
     prev = [p.detach().clone() for p in model.parameters()] if ma_beta > 0 else None
     pooled = None
     with accelerator.autocast():
-        if adversary is not None and alpha > 0:
+        if adversary is not None and alpha > 0 and paired is not None:
+            source_x, has = paired
+            logits, _, both = model(torch.cat([x, source_x]), lam, reverse=False, with_pooled=True)
+            logits, pooled = logits[: len(y)], both[: len(y)]
+            loss = F.cross_entropy(logits.float(), y, weight=weight)
+            loss = loss + alpha * adversary.paired_term(pooled, both[len(y) :], has, lam)
+        elif adversary is not None and alpha > 0:
             logits, domain, pooled = model(x, lam, reverse=adversary.reverse, with_pooled=True)
             loss = F.cross_entropy(logits.float(), y, weight=weight) + alpha * adversary.encoder_loss(domain, d, lam)
         else:
