@@ -199,8 +199,8 @@ class FinetuneConfig(Config):
     disc_steps: int | None = Field(
         None,
         ge=0,
-        description="Discriminator-only steps per batch on detached features (default: 1 for confusion, "
-        "0 for grl = the paper's joint step; >= 1 with grl = two time-scale)",
+        description="Discriminator-only steps per batch on detached features (default: 0 for grl = the paper's "
+        "joint step, else 1; >= 1 with grl = two time-scale)",
     )
     disc_hidden: int = Field(0, ge=0, description="Discriminator hidden units: 0 = LayerNorm + Linear, > 0 = MLP")
     align_warmup: float = Field(

@@ -1,7 +1,7 @@
-"""`finetune`: AST on real (+ synthetic) cycles; with `--aft`, adversarial fine-tuning aligns real and
-synthetic features against a real/synthetic discriminator (`--adversary`: domain confusion, or the
-paper's gradient reversal). Every run with synthetic cycles is scored for alignment afterwards by a
-fresh probe (classifier.probe)."""
+"""`finetune`: AST on real (+ synthetic) cycles; with `--aft`, fine-tuning aligns real and synthetic
+features (`--adversary`: the paired Mahalanobis loss by default, domain confusion, or the paper's
+gradient reversal against a real/synthetic discriminator). Every run with synthetic cycles is scored
+for alignment afterwards by a fresh probe (classifier.probe)."""
 
 from __future__ import annotations
 
