@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from respgen.classifier.paired_alignment import PairedMahalanobis, ramp_weight
+from respgen.classifier.paired_alignment import PairedMahalanobis
 
 KINDS = ("grl", "confusion", "mahalanobis")
 
@@ -84,10 +84,6 @@ class Adversary:
     def reverse(self) -> bool:
         """Whether the discriminator sees the pooled feature through the reversal layer in the encoder's pass."""
         return self.settings.kind == "grl"
-
-    def weight(self, progress: float, lam: float) -> float:
-        """The adversarial term's schedule: `lam` (the GRL schedule), or the paired loss's warm-up ramp."""
-        return ramp_weight(progress, self.settings.warmup, self.settings.ramp) if self.settings.paired else lam
 
     def paired_term(
         self, pooled: torch.Tensor, source: torch.Tensor, has_source: torch.Tensor, lam: float

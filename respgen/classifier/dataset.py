@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch import Tensor
 
 from respgen.classifier.data import features_for_rows
 
@@ -20,10 +19,10 @@ class RunData:
     evals: dict[str, tuple[torch.Tensor, torch.Tensor]]  # split -> (features, labels)
     counts: dict
     vocoder: list  # the vocoder checkpoints the synthetic cycles came from
-    sources: Tensor | None = None  # per train row: the row of its real source (`conditioned_on`), -1 if none
+    sources: torch.Tensor | None = None  # per train row: the row of its real source (`conditioned_on`), -1 if none
 
 
-def source_rows(train_real: list[dict], synthetic: list[dict]) -> Tensor:
+def source_rows(train_real: list[dict], synthetic: list[dict]) -> torch.Tensor:
     """For every train row (real cycles, then synthetic): the row index of the real train cycle a
     synthetic cycle was made from (its `conditioned_on`), -1 for real cycles and for synthetic ones
     whose source is not a real train cycle."""

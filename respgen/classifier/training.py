@@ -19,6 +19,7 @@ from respgen.classifier.dataset import RunData
 from respgen.classifier.grl import dann_lambda, paper_lambda
 from respgen.classifier.metrics import confusion_matrix, icbhi_scores
 from respgen.classifier.model import AFTClassifier
+from respgen.classifier.paired_alignment import ramp_weight
 from respgen.classifier.schedule import make_scheduler, start_epoch
 from respgen.classifier.specaugment import augment
 
@@ -92,7 +93,7 @@ def train_classifier(
             x = augment(x, s.specaug, s.specaug_mode, aug_gen)
             paired = None
             if adv is not None and adv.settings.paired:  # the real sources of the batch's synthetic cycles
-                lam = adv.weight(step / max(1, s.epochs * iters), lam)
+                lam = ramp_weight(step / max(1, s.epochs * iters), adv.settings.warmup, adv.settings.ramp)
                 has = src >= 0
                 source_x = features[src[has].cpu()].to(x.device)
                 paired = (augment(source_x, s.specaug, s.specaug_mode, aug_gen), has)
