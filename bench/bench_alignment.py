@@ -15,9 +15,15 @@ work says nothing about the adversary.
 
     python bench/bench_alignment.py [--seeds 1,2,3] [--epochs 40] [--length 2.0] [--select-on last]
         [--arms ce,ce-syn,aft-grl,aft-ttur,aft-confusion,aft-mahalanobis] [--workdir DIR] [--quickstart DIR]
+        [--detach-real-target]
 
 `--quickstart DIR`: run the same arms on an existing (quickstart) workspace with vocoded synthetic
 cycles instead of building the testbed.
+
+`--detach-real-target` (an ablation, not a respgen option): the mahalanobis loss sees the real
+sources' features detached, so only the synthetic side can move towards the real one (in respgen both
+sides get its gradient). It tells whether alignment comes from mapping the synthetic cycles onto the
+real ones or from moving the real features.
 """
 
 from __future__ import annotations
@@ -100,6 +106,18 @@ def table(result, seconds: float) -> str:
     return "\n".join(lines)
 
 
+def detach_real_target() -> None:
+    """Patch `Adversary.paired_term` (this process only) to detach the real sources' features."""
+    from respgen.classifier.adversary import Adversary
+
+    paired_term = Adversary.paired_term
+
+    def detached(self, pooled, source, has_source, lam):
+        return paired_term(self, pooled, source.detach(), has_source, lam)
+
+    Adversary.paired_term = detached
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", default="1,2,3")
@@ -111,7 +129,10 @@ def main() -> None:
     ap.add_argument("--quickstart", type=Path, default=None, help="Use this workspace instead of the testbed")
     ap.add_argument("--snr", type=float, default=SNR_DB, help="SNR (dB) of the added noise")
     ap.add_argument("--extra", default="{}", help="JSON of extra CompareConfig fields (e.g. disc_lr)")
+    ap.add_argument("--detach-real-target", action="store_true", help="Ablation: only the synthetic side moves")
     args = ap.parse_args()
+    if args.detach_real_target:
+        detach_real_target()
     from respgen.compare import compare
     from respgen.config import CompareConfig
 
