@@ -61,22 +61,13 @@ def cli():
 @pytest.fixture
 def mini_copy(mini_workdir: Path, tmp_path: Path) -> Path:
     """A fresh workdir sharing the prepared icbhi-mini data (read-only) with the session fixture."""
-    work = tmp_path / "work"
-    work.mkdir()
-    (work / "data").symlink_to(mini_workdir / "data", target_is_directory=True)
-    return work
+    return sharing_data(tmp_path / "work", mini_workdir)
 
 
 @pytest.fixture(scope="session")
 def trained_vocoder(mini_workdir: Path, tmp_path_factory) -> Path:
     """A workdir with a tiny vocoder trained a few steps on the real icbhi-mini train cycles."""
-    from respgen.config import VocoderTrainConfig
-    from respgen.train_vocoder import train_vocoder
-
-    work = tmp_path_factory.mktemp("vocoder-work")
-    (work / "data").symlink_to(mini_workdir / "data", target_is_directory=True)
-    train_vocoder(VocoderTrainConfig(workdir=work, preset="tiny", max_steps=4, batch_size=2, save_every=2))
-    return work
+    return with_tiny_vocoder(sharing_data(tmp_path_factory.mktemp("vocoder-work"), mini_workdir))
 
 
 @pytest.fixture(scope="session")
@@ -98,20 +89,27 @@ def demo_workdir(tmp_path_factory) -> Path:
 @pytest.fixture
 def demo_copy(demo_workdir: Path, tmp_path: Path) -> Path:
     """A fresh workdir sharing the prepared demo data (read-only) with the session fixture."""
-    work = tmp_path / "work"
-    work.mkdir()
-    (work / "data").symlink_to(demo_workdir / "data", target_is_directory=True)
-    return work
+    return sharing_data(tmp_path / "work", demo_workdir)
 
 
 @pytest.fixture(scope="session")
 def demo_vocoder(demo_workdir: Path, tmp_path_factory) -> Path:
     """A workdir with a tiny vocoder trained a few steps on the demo train cycles."""
+    return with_tiny_vocoder(sharing_data(tmp_path_factory.mktemp("demo-vocoder-work"), demo_workdir))
+
+
+def sharing_data(work: Path, source: Path) -> Path:
+    """`work` (created if missing) with `data/` a symlink to `source`'s prepared data (read-only)."""
+    work.mkdir(exist_ok=True)
+    (work / "data").symlink_to(source / "data", target_is_directory=True)
+    return work
+
+
+def with_tiny_vocoder(work: Path) -> Path:
+    """`work` after a tiny vocoder trained a few steps on its train cycles."""
     from respgen.config import VocoderTrainConfig
     from respgen.train_vocoder import train_vocoder
 
-    work = tmp_path_factory.mktemp("demo-vocoder-work")
-    (work / "data").symlink_to(demo_workdir / "data", target_is_directory=True)
     train_vocoder(VocoderTrainConfig(workdir=work, preset="tiny", max_steps=4, batch_size=2, save_every=2))
     return work
 
