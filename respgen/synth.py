@@ -1,4 +1,5 @@
-"""`synth`: new cycles of a class by re-vocoding mels of real train cycles of that class with fresh noise."""
+"""`synth`: new cycles of a class by re-vocoding mels of real train cycles of that class with fresh noise
+(DiffWave) or a fresh random initial phase (Griffin-Lim), into a named synthetic set `synth/<set>/`."""
 
 from __future__ import annotations
 
@@ -16,18 +17,28 @@ from respgen.config import SynthConfig
 from respgen.data.manifest import SyntheticClip, load_clip
 from respgen.errors import RespgenError
 from respgen.features import fit_length, vocoder_mel
-from respgen.fidelity import class_summary, clip_fidelity, rows_fidelity
+from respgen.fidelity import class_summary, clip_fidelity, mel_l1, rows_fidelity
 from respgen.labels import parse_classes
 from respgen.lock import locked
 from respgen.vocoder.checkpoint import load_vocoder
 from respgen.vocoder.diffusion import sample
 from respgen.vocoder.fast import bytes_per_sample, default_cache, fast_dtype, resolve_precision
+from respgen.vocoder.griffinlim import GriffinLimSettings, griffinlim_vocode
+from respgen.vocoder.params import VocoderParams
 from respgen.workspace import Workspace
+
+# The first SPREAD_CLIPS clips of each class (k < 4) that a run writes are vocoded a second time from the
+# same conditioning mel with the seed `spread_seed` (the clip's seed XOR SPREAD_XOR); the row records the
+# mel L1 between the two as `mel_l1_other_seed` (how much the seed alone changes a clip). The second
+# synthesis is not saved.
+SPREAD_CLIPS = 4
+SPREAD_XOR = 0x5EED
 
 
 @dataclass
 class SynthResult:
     manifest: str
+    set: str  # the synthetic set written: synth/<set>/
     written: dict[str, int]  # class -> clips written by this run
     total: dict[str, int]  # class -> clips now in the manifest
     vocoder: dict
@@ -55,27 +66,61 @@ def clip_seed(seed: int, label: str, k: int) -> int:
     return zlib.crc32(f"{seed}:{label}:{k}".encode())
 
 
+def spread_seed(seed: int, label: str, k: int) -> int:
+    """The seed of the k-th clip's second synthesis (`mel_l1_other_seed`)."""
+    return clip_seed(seed, label, k) ^ SPREAD_XOR
+
+
+def _kind(row: dict) -> str:
+    vocoder = row.get("vocoder")
+    return vocoder.get("kind", "diffwave") if isinstance(vocoder, dict) else "diffwave"  # before kinds: diffwave
+
+
 @locked("synth")
 def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) -> SynthResult:
-    """Make `cfg.n` synthetic clips of each class in `cfg.classes` (resuming: clips already listed
-    with their audio present are kept).
+    """Make `cfg.n` synthetic clips of each class in `cfg.classes` in the set `cfg.set_name` (default: the
+    vocoder's name), resuming: clips already listed with their audio present are kept.
 
-    Reads `data/manifest.jsonl` (the real train cycles to condition on) and the latest vocoder
-    checkpoint; writes `synth/<class>/<id>.wav` and `synth/manifest.jsonl` (one `SyntheticClip` per
-    line, rewritten atomically after every batch)."""
+    Reads `data/manifest.jsonl` (the real train cycles to condition on) and, for `diffwave`, the latest
+    vocoder checkpoint (`griffinlim` needs none); writes `synth/<set>/<class>/<id>.wav` and
+    `synth/<set>/manifest.jsonl` (one `SyntheticClip` per line, rewritten atomically after every batch)."""
     ws = Workspace(cfg.workdir)
+    synthetic_set = ws.synthetic_set(cfg.set_name or cfg.vocoder)
     classes = parse_classes(cfg.classes, ws.classes())
     real = ws.real_rows(("train",))
     by_class = {c: [r for r in real if r["label"] == c] for c in classes}
     for c, rows in by_class.items():
         if not rows:
             raise RespgenError(f"no real train cycles of class {c!r} to condition on", ws.manifest)
-    model, ckpt = load_vocoder(ws.vocoder)
-    vocoder_info = {"step": ckpt.step, "hash": ckpt.digest(), "checkpoint": ckpt.path.name}
+    # resume: keep rows whose files exist; each class needs cfg.n in total
+    existing = synthetic_set.rows(require_audio=False)
+    other = sorted({_kind(r) for r in existing} - {cfg.vocoder})
+    if other:
+        raise RespgenError(
+            f"synthetic set {synthetic_set.name!r} holds {other[0]} clips, not {cfg.vocoder}: choose another --set",
+            synthetic_set.manifest,
+        )
     accelerator = new_accelerator(cpu=cfg.cpu)
     device = accelerator.device
-    model.to(device)
-    params = model.params
+    if cfg.vocoder == "griffinlim":
+        gl = GriffinLimSettings(cfg.gl_iters, cfg.gl_momentum)
+        params = VocoderParams()  # the mel every preset shares (features.vocoder_mel's defaults)
+        vocoder_info = gl.provenance()
+        batch = cfg.batch_size
+
+        def vocode(mels: torch.Tensor, gens: list[torch.Generator]) -> torch.Tensor:
+            return griffinlim_vocode(mels, params, gl.n_iter, gl.momentum, gens, gl.inverse).cpu()
+
+    else:
+        model, ckpt = load_vocoder(ws.vocoder)
+        vocoder_info = {"kind": "diffwave", "step": ckpt.step, "hash": ckpt.digest(), "checkpoint": ckpt.path.name}
+        model.to(device)
+        params = model.params
+        dtype = fast_dtype(resolve_precision(cfg.precision, device), device)
+
+        def vocode(mels: torch.Tensor, gens: list[torch.Generator]) -> torch.Tensor:
+            return sample(model, mels, cfg.steps, gens, dtype).cpu()
+
     n_samples = int(round(cfg.length * params.sample_rate))
     if cfg.trim:
         frames = -(-n_samples // params.hop)  # vocode whole frames, then cut to the exact length
@@ -84,9 +129,10 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
         frames = 1 + n_samples // params.hop
         cond_samples = n_samples
         n_samples = frames * params.hop
+    if cfg.vocoder == "diffwave":
+        per_clip_bytes = bytes_per_sample(params, default_cache(device), dtype) * frames * params.hop
+        batch = max(1, min(cfg.batch_size, int(cfg.max_cache_gb * 2**30 // per_clip_bytes)))
 
-    # resume: keep rows whose files exist; each class needs cfg.n in total
-    existing = ws.synthetic_rows()
     done_ids = {r["id"] for r in existing}
     todo = []
     for c in classes:
@@ -96,9 +142,6 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
             if cid not in done_ids:
                 src = conditioning_order(list(real_by_id), k, cfg.seed, c, cfg.conditioning)
                 todo.append((c, k, cid, real_by_id[src]))
-    dtype = fast_dtype(resolve_precision(cfg.precision, device), device)
-    per_clip_bytes = bytes_per_sample(params, default_cache(device), dtype) * frames * params.hop
-    batch = max(1, min(cfg.batch_size, int(cfg.max_cache_gb * 2**30 // per_clip_bytes)))
     rows = list(existing)
     written = {c: 0 for c in classes}
     for i in range(0, len(todo), batch):
@@ -115,11 +158,20 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
             ]
         ).to(device)
         gens = [torch.Generator().manual_seed(clip_seed(cfg.seed, c, k)) for c, k, _, _ in chunk]
-        audio = sample(model, mels, cfg.steps, gens, dtype).cpu()
-        for (c, k, cid, src), wave in zip(chunk, audio):
-            write_wav(ws.synth / c / f"{cid}.wav", wave[:n_samples], params.sample_rate)
+        # the seed spread: a second synthesis of the chunk's first clips, in the same batches
+        spread = [j for j, (_, k, _, _) in enumerate(chunk) if k < SPREAD_CLIPS]
+        mels = torch.cat([mels, mels[spread]])
+        gens += [torch.Generator().manual_seed(spread_seed(cfg.seed, chunk[j][0], chunk[j][1])) for j in spread]
+        audio = torch.cat([vocode(mels[b : b + batch], gens[b : b + batch]) for b in range(0, len(gens), batch)])
+        other_seed = dict(zip(spread, audio[len(chunk) :]))
+        for j, ((c, k, cid, src), wave) in enumerate(zip(chunk, audio[: len(chunk)])):
+            write_wav(synthetic_set.root / c / f"{cid}.wav", wave[:n_samples], params.sample_rate)
             real_audio = load_clip(ws.manifest, src, params.sample_rate)
             fid = clip_fidelity(wave[:n_samples], real_audio, cid, **params.mel_kwargs())
+            if j in other_seed:
+                fid["mel_l1_other_seed"] = round(
+                    mel_l1(wave[:n_samples], other_seed[j][:n_samples], **params.mel_kwargs()), 6
+                )
             rows.append(
                 SyntheticClip(
                     id=cid,
@@ -131,7 +183,7 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
                     patient=src["patient"],
                     vocoder=vocoder_info,
                     seed=clip_seed(cfg.seed, c, k),
-                    steps=cfg.steps,
+                    **({"steps": cfg.steps} if cfg.vocoder == "diffwave" else {}),
                     sample_rate=params.sample_rate,
                     duration=n_samples / params.sample_rate,
                     **fid,
@@ -139,14 +191,20 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
             )
             written[c] += 1
         rows.sort(key=lambda r: r["id"])
-        write_jsonl(ws.synth_manifest, rows)  # after each batch: an interrupted run keeps what it made
+        write_jsonl(synthetic_set.manifest, rows)  # after each batch: an interrupted run keeps what it made
         if progress:
             progress(min(i + batch, len(todo)), len(todo))
-    if not ws.synth_manifest.is_file():
-        write_jsonl(ws.synth_manifest, rows)
+    if not synthetic_set.manifest.is_file():
+        write_jsonl(synthetic_set.manifest, rows)
     total = {c: sum(1 for r in rows if r["label"] == c) for c in classes}
     mine = [r for r in rows if r["label"] in classes]
-    fidelity = class_summary(rows_fidelity(ws.synth_manifest, mine, ws.manifest, {r["id"]: r for r in real}), classes)
+    real_by_id = {r["id"]: r for r in real}
+    fidelity = class_summary(rows_fidelity(synthetic_set.manifest, mine, ws.manifest, real_by_id), classes)
     return SynthResult(
-        manifest=str(ws.synth_manifest), written=written, total=total, vocoder=vocoder_info, fidelity=fidelity
+        manifest=str(synthetic_set.manifest),
+        set=synthetic_set.name,
+        written=written,
+        total=total,
+        vocoder=vocoder_info,
+        fidelity=fidelity,
     )

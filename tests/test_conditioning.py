@@ -50,7 +50,7 @@ def test_synth_untrimmed_random_conditioning(cli, demo_vocoder: Path, tmp_path: 
     )
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["written"] == {"normal": 2, "crackle": 2}
-    for row in read_rows(work / "synth" / "manifest.jsonl"):
+    for row in read_rows(work / "synth" / "diffwave" / "manifest.jsonl"):
         # 1 s -> 16000 samples -> 1 + 16000 // 256 = 63 mel frames -> 63 * 256 samples, not cut to 16000
-        assert sf.info(str(work / "synth" / row["path"])).frames == 63 * 256
+        assert sf.info(str(work / "synth" / "diffwave" / row["path"])).frames == 63 * 256
         assert row["duration"] == 63 * 256 / 16000

@@ -24,8 +24,9 @@ def test_synth_crackle_and_wheeze(cli, demo_vocoder: Path, tmp_path: Path):
     r = cli("synth", "--class", "crackle", "--n", "4", "--workdir", work, "--length", "1.0", "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["written"] == {"crackle": 4}
+    assert json.loads(r.stdout)["set"] == "diffwave"
     assert cli("synth", "--class", "wheeze", "--n", "2", "--workdir", work, "--length", "1.0", "--quiet").exit_code == 0
-    rows = read_rows(work / "synth" / "manifest.jsonl")
+    rows = read_rows(work / "synth" / "diffwave" / "manifest.jsonl")
     assert sorted(r["id"] for r in rows) == [
         "crackle_00000",
         "crackle_00001",
@@ -37,12 +38,16 @@ def test_synth_crackle_and_wheeze(cli, demo_vocoder: Path, tmp_path: Path):
     real = {r["id"]: r for r in read_rows(work / "data" / "manifest.jsonl")}
     vocoder_step = int((work / "vocoder" / "latest").resolve().name[-8:])
     for row in rows:
-        info = sf.info(str(work / "synth" / row["path"]))
+        info = sf.info(str(work / "synth" / "diffwave" / row["path"]))
         assert info.samplerate == 16000 and info.channels == 1 and info.frames == 16000
         assert row["source"] == "synthetic" and row["steps"] == "fast" and row["split"] == "train"
         src = real[row["conditioned_on"]]
         assert src["label"] == row["label"] and src["split"] == "train"
         assert row["vocoder"]["step"] == vocoder_step and len(row["vocoder"]["hash"]) == 12
+        assert row["vocoder"]["kind"] == "diffwave"
+        # the first 4 clips of each class also record how far another seed's synthesis is
+        assert ("mel_l1_other_seed" in row) == (int(row["id"][-5:]) < 4)
+        assert row.get("mel_l1_other_seed", 1.0) > 0
     # each real crackle cycle is used once before any is reused
     crackle_src = [r["conditioned_on"] for r in rows if r["label"] == "crackle"]
     assert len(set(crackle_src)) == 4
@@ -68,13 +73,13 @@ def test_determinism_and_resume(cli, demo_vocoder: Path, tmp_path: Path):
     assert cli("synth", *args, "--workdir", same).exit_code == 0
     for k in range(3):  # the same command twice: byte-identical audio
         name = f"both/both_{k:05d}.wav"
-        assert (a / "synth" / name).read_bytes() == (same / "synth" / name).read_bytes()
+        assert (a / "synth" / "diffwave" / name).read_bytes() == (same / "synth" / "diffwave" / name).read_bytes()
     for k in range(3):
-        wa, _ = sf.read(str(a / "synth" / "both" / f"both_{k:05d}.wav"))
-        wb, _ = sf.read(str(b / "synth" / "both" / f"both_{k:05d}.wav"))
+        wa, _ = sf.read(str(a / "synth" / "diffwave" / "both" / f"both_{k:05d}.wav"))
+        wb, _ = sf.read(str(b / "synth" / "diffwave" / "both" / f"both_{k:05d}.wav"))
         np.testing.assert_allclose(wa, wb, atol=2 / 32768)  # same seed -> same audio, whatever the batching
     # interrupted run: one clip missing -> only that clip is written again, identically
-    lost = a / "synth" / "both" / "both_00001.wav"
+    lost = a / "synth" / "diffwave" / "both" / "both_00001.wav"
     before = lost.read_bytes()
     lost.unlink()
     r = cli("synth", "--class", "both", "--n", "3", "--length", "0.5", "--precision", "no", "--json", "--workdir", a)
@@ -87,8 +92,8 @@ def test_determinism_and_resume(cli, demo_vocoder: Path, tmp_path: Path):
     # a different seed gives different audio
     c = copy_work(demo_vocoder, tmp_path / "c")
     cli("synth", *args, "--workdir", c, "--seed", "7")
-    wc, _ = sf.read(str(c / "synth" / "both" / "both_00000.wav"))
-    wa, _ = sf.read(str(a / "synth" / "both" / "both_00000.wav"))
+    wc, _ = sf.read(str(c / "synth" / "diffwave" / "both" / "both_00000.wav"))
+    wa, _ = sf.read(str(a / "synth" / "diffwave" / "both" / "both_00000.wav"))
     assert np.abs(wc - wa).max() > 1e-3
 
 
@@ -160,4 +165,6 @@ def test_default_precision_is_deterministic(cli, trained_vocoder: Path, tmp_path
         )
     for k in range(2):
         name = f"wheeze/wheeze_{k:05d}.wav"
-        assert (runs[0] / "synth" / name).read_bytes() == (runs[1] / "synth" / name).read_bytes()
+        assert (runs[0] / "synth" / "diffwave" / name).read_bytes() == (
+            runs[1] / "synth" / "diffwave" / name
+        ).read_bytes()
