@@ -110,18 +110,3 @@ def noise_like(summary: dict[str, dict]) -> list[str]:
 def label_agreement(predicted: list[str], label: str) -> float | None:
     """Share of a class's synthetic clips a real-only classifier labels as that class."""
     return sum(p == label for p in predicted) / len(predicted) if predicted else None
-
-
-@torch.no_grad()
-def predict_labels(
-    model, labels: list[str], length: float, pad: str, manifest: Path, rows: list[dict], batch_size: int = 32
-) -> list[str]:
-    """The label a classifier (`classifier.model.AFTClassifier`, eval mode) gives each row's clip."""
-    from respgen.classifier.data import features_for_rows
-
-    out: list[str] = []
-    device = next(model.parameters()).device
-    for i in range(0, len(rows), batch_size):
-        logits, _ = model(features_for_rows(manifest, rows[i : i + batch_size], length, pad).to(device))
-        out += [labels[k] for k in logits.argmax(-1).tolist()]
-    return out

@@ -1,0 +1,215 @@
+"""The quality of one synthetic set, per class, in three parts (service side: reads the workspace's
+manifests and audio, loads a classifier):
+
+- fidelity (`respgen.fidelity`): log-mel L1 to the conditioning cycle, the noise and real-vs-real
+  baselines, and a real-only classifier's label agreement;
+- realism (`respgen.realism`): can a fresh logistic regression tell the class's synthetic cycles from
+  held-out real cycles of the class, on a real-only model's pooled features and on model-free log-mel
+  statistics (50% = no);
+- diversity (`respgen.diversity`): are the synthetic cycles near-copies of their sources?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from respgen.classifier.data import features_for_rows
+from respgen.classifier.probe import pooled_features
+from respgen.classifier.store import load_model_dir
+from respgen.data.manifest import load_clip
+from respgen.diversity import diversity_summary
+from respgen.features import fit_length
+from respgen.fidelity import class_summary, label_agreement, real_l1, rows_fidelity
+from respgen.realism import MIN_ROWS, fbank_stats_batch, two_sample_accuracy
+from respgen.workspace import Workspace
+
+MAX_PER_CLASS = 200
+HELD_OUT_SPLITS = ("val", "test")
+SAMPLE_RATE = 16000
+
+
+@torch.no_grad()
+def predict_labels(
+    model,
+    labels: list[str],
+    length: float,
+    pad: str,
+    manifest: Path,
+    rows: list[dict],
+    batch_size: int = 32,
+    fade_out: int = 0,
+) -> list[str]:
+    """The label a classifier (`classifier.model.AFTClassifier`, eval mode) gives each row's clip."""
+    out: list[str] = []
+    device = next(model.parameters()).device
+    for i in range(0, len(rows), batch_size):
+        feats = features_for_rows(manifest, rows[i : i + batch_size], length, pad, fade_out)
+        logits, _ = model(feats.to(device))
+        out += [labels[k] for k in logits.argmax(-1).tolist()]
+    return out
+
+
+def capped(rows: list[dict], n: int, seed: int = 0) -> list[dict]:
+    """At most `n` rows, in id order: all of them, or a seeded random subset (deterministic)."""
+    rows = sorted(rows, key=lambda r: r["id"])
+    if len(rows) <= n:
+        return rows
+    keep = np.sort(np.random.default_rng(seed).permutation(len(rows))[:n])
+    return [rows[i] for i in keep]
+
+
+def held_out_real(real_rows: list[dict], synthetic: list[dict], label: str) -> tuple[list[dict], str]:
+    """(rows, where from) of the real cycles a class's synthetic cycles are compared with: the class's
+    val+test cycles when there are at least 4, else its train cycles that no synthetic cycle was
+    conditioned on (a synthetic cycle is never compared with its own source)."""
+    mine = [r for r in real_rows if r["label"] == label]
+    held = [r for r in mine if r["split"] in HELD_OUT_SPLITS]
+    if len(held) >= MIN_ROWS:
+        return held, "val+test"
+    sources = {r.get("conditioned_on") for r in synthetic}
+    return [r for r in mine if r["split"] == "train" and r["id"] not in sources], "train (not sources)"
+
+
+def clip_samples(manifest: Path, row: dict) -> int:
+    """A synthetic clip's length in samples at 16 kHz (its `duration`, else its audio)."""
+    if row.get("duration") is not None:
+        return int(round(float(row["duration"]) * SAMPLE_RATE))
+    return int(load_clip(manifest, row).shape[-1])
+
+
+def model_features(model, manifest: Path, rows: list[dict]) -> np.ndarray:
+    """[N, hidden] pooled features of a loaded (model, info) for rows, with the model's feature spec."""
+    m, info = model
+    spec = info.features
+    return pooled_features(m, features_for_rows(manifest, rows, spec.length, spec.pad, spec.fade_out))
+
+
+def fbank_features(manifest: Path, rows: list[dict], n_samples: int) -> np.ndarray:
+    """[N, 4 * 80] `realism.fbank_stats` of each row's clip repeat-padded / cropped to `n_samples` (as
+    `synth` fits a real cycle before vocoding it, so padding cannot give the domain away)."""
+    return fbank_stats_batch([fit_length(load_clip(manifest, r), n_samples) for r in rows])
+
+
+def realism_by_class(
+    synthetic: list[dict],
+    synth_manifest: Path,
+    real_rows: list[dict],
+    real_manifest: Path,
+    classes,
+    model=None,
+    max_per_class: int = MAX_PER_CLASS,
+    seed: int = 0,
+) -> dict[str, dict]:
+    """{class: {model, fbank, n_synthetic, n_real, real_from}} for each class with synthetic rows: the
+    two-sample accuracy (`realism.two_sample_accuracy`) of its synthetic cycles vs held-out real cycles
+    (`held_out_real`; at most `max_per_class` of each, deterministic) on the pooled features of `model`
+    (a loaded (model, info); `model` is None without one) and on `fbank_stats` (always). None where a
+    side has fewer than 4 cycles."""
+    out = {}
+    for c in classes:
+        mine = [r for r in synthetic if r["label"] == c]
+        if not mine:
+            continue
+        syn = capped(mine, max_per_class, seed)
+        real, real_from = held_out_real(real_rows, mine, c)
+        real = capped(real, max_per_class, seed)
+        enough = len(syn) >= MIN_ROWS and len(real) >= MIN_ROWS
+        acc_model = acc_fbank = None
+        if enough and model is not None:
+            acc_model = two_sample_accuracy(
+                model_features(model, real_manifest, real), model_features(model, synth_manifest, syn), seed=seed
+            )
+        if enough:
+            n = clip_samples(synth_manifest, syn[0])
+            acc_fbank = two_sample_accuracy(
+                fbank_features(real_manifest, real, n), fbank_features(synth_manifest, syn, n), seed=seed
+            )
+        out[c] = {
+            "model": acc_model,
+            "fbank": acc_fbank,
+            "n_synthetic": len(syn),
+            "n_real": len(real),
+            "real_from": real_from,
+        }
+    return out
+
+
+def clip_records(synth_manifest: Path, rows: list[dict], real_manifest: Path, real_by_id: dict) -> list[dict]:
+    """Per row with a known source: {label, mel_l1, mel_l1_noise} (`fidelity.rows_fidelity`) plus its
+    `mel_l1_other_seed` when the row carries one."""
+    out = []
+    for row in rows:
+        for rec in rows_fidelity(synth_manifest, [row], real_manifest, real_by_id):
+            if row.get("mel_l1_other_seed") is not None:
+                rec["mel_l1_other_seed"] = row["mel_l1_other_seed"]
+            out.append(rec)
+    return out
+
+
+def class_fidelity(records: list[dict], label: str, real_vs_real: float | None, agreement: float | None) -> dict:
+    """{n, mel_l1, mel_l1_noise, mel_l1_real, label_agreement} of one class (None where unknown)."""
+    s = class_summary(records, [label]).get(label) or {}
+    return {
+        "n": s.get("n", 0),
+        "mel_l1": s.get("mel_l1"),
+        "mel_l1_noise": s.get("mel_l1_noise"),
+        "mel_l1_real": real_vs_real,
+        "label_agreement": agreement,
+    }
+
+
+def class_agreement(model, synth_manifest: Path, rows: list[dict], label: str) -> float | None:
+    """Share of the rows a loaded (model, info) labels `label`; None without a model or that label."""
+    if model is None or label not in model[1].labels:
+        return None
+    m, info = model
+    spec = info.features
+    return label_agreement(
+        predict_labels(m, info.labels, spec.length, spec.pad, synth_manifest, rows, fade_out=spec.fade_out), label
+    )
+
+
+def set_quality(
+    ws: Workspace,
+    rows: list[dict],
+    real_by_id: dict[str, dict],
+    model_dir: Path | None,
+    synth_manifest: Path,
+    classes=None,
+    max_per_class: int = MAX_PER_CLASS,
+    seed: int = 0,
+) -> dict[str, dict]:
+    """Fidelity, realism and diversity of one synthetic set (`rows` as read from `synth_manifest`), per
+    class with rows (`classes` default: the workspace's), at most `max_per_class` rows each:
+    {"fidelity": {class: class_fidelity}, "realism": realism_by_class, "diversity": diversity_summary}.
+    `real_by_id`: real rows by id, holding the conditioning sources; the held-out real cycles and the
+    real-vs-real baseline (train cycles) come from the workspace's manifest. `model_dir`: a real-only
+    classifier for label agreement and model-feature realism (None: both left None)."""
+    classes = [c for c in (classes or ws.classes()) if any(r["label"] == c for r in rows)]
+    model = load_model_dir(model_dir) if model_dir is not None else None
+    real_rows = ws.real_rows()
+    fidelity, records, real_vs_real = {}, [], {}
+    for c in classes:
+        mine = capped([r for r in rows if r["label"] == c], max_per_class, seed)
+        recs = clip_records(synth_manifest, mine, ws.manifest, real_by_id)
+        train = [r for r in real_rows if r["label"] == c and r["split"] == "train"]
+        real_vs_real[c] = real_l1(train, ws.manifest, clip_samples(synth_manifest, mine[0]))
+        fidelity[c] = class_fidelity(recs, c, real_vs_real[c], class_agreement(model, synth_manifest, mine, c))
+        records += recs
+    return {
+        "fidelity": fidelity,
+        "realism": realism_by_class(
+            rows, synth_manifest, real_rows, ws.manifest, classes, model, max_per_class=max_per_class, seed=seed
+        ),
+        "diversity": diversity_summary(records, real_vs_real, classes),
+    }
+
+
+def measure_set(ws: Workspace, name: str, model_dir: Path | None, max_per_class: int = MAX_PER_CLASS) -> dict:
+    """`set_quality` of the workspace's synthetic set `name` (its rows with audio), against the real
+    train cycles it was conditioned on; `model_dir`: a real-only classifier, or None."""
+    syn_set = ws.synthetic_set(name, must_exist=True)
+    real_by_id = {r["id"]: r for r in ws.real_rows(("train",))}
+    return set_quality(ws, syn_set.rows(), real_by_id, model_dir, syn_set.manifest, max_per_class=max_per_class)
