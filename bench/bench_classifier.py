@@ -2,8 +2,9 @@
 
 1. `classify` of a 20 s recording with the base preset (AST-base, 5 s windows) against the bare
    model forward on the same segments (features precomputed). Model loading is timed separately.
-2. One training step of the tiny preset through respgen's `train_step` (accelerate, AFT heads,
-   scheduler) against a bare transformers `ASTForAudioClassification` loop on the same batch.
+2. One training step of the tiny preset through respgen's `train_step` (accelerate, the paper's AFT
+   step: class head + real/synthetic discriminator behind gradient reversal, scheduler) against a bare
+   transformers `ASTForAudioClassification` loop on the same batch.
 
     python bench/bench_classifier.py [--repeats 5]
 """
@@ -41,11 +42,12 @@ def main() -> None:
     from transformers import ASTForAudioClassification
 
     from respgen.atomic import write_json
+    from respgen.classifier.alignment import Alignment
     from respgen.classifier.data import clip_features, n_frames
     from respgen.classifier.model import AFTClassifier
     from respgen.classifier.presets import PRESETS
     from respgen.classifier.store import load_model_dir as load_model
-    from respgen.classifier.training import train_step
+    from respgen.classifier.training import TrainSettings, train_step
     from respgen.classify import classify_files
     from respgen.config import ClassifyConfig
     from respgen.labels import CLASSES
@@ -85,7 +87,17 @@ def main() -> None:
     opt = torch.optim.Adam(ours.parameters(), lr=5e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=1000)
     ours, opt, sched = accelerator.prepare(ours, opt, sched)
-    t_ours = median_time(lambda: train_step(ours, opt, sched, accelerator, x, y, d, 0.5, alpha=0.2), args.repeats * 4)
+    settings = TrainSettings(
+        epochs=1,
+        batch_size=16,
+        lr=5e-4,
+        weight_decay=0.0,
+        ma_beta=0.0,
+        specaug=0.0,
+        class_weights=False,
+        alignment=Alignment("grl", 0.2),
+    )
+    t_ours = median_time(lambda: train_step(ours, opt, sched, accelerator, x, y, d, settings, 0.5), args.repeats * 4)
     ref = ASTForAudioClassification(config)
     ref_opt = torch.optim.Adam(ref.parameters(), lr=5e-4)
 

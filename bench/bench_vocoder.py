@@ -223,11 +223,11 @@ def real_clips(args, n: int, frames: int) -> list[torch.Tensor]:
     need = frames * P.hop
     paths: list[Path] = []
     if args.workdir:
-        from respgen.data.manifest import load_clip, real_rows
+        from respgen.data.manifest import load_clip
         from respgen.workspace import Workspace
 
         ws = Workspace(args.workdir)
-        clips = [load_clip(ws.manifest, r, P.sample_rate) for r in real_rows(ws, ("train",))]
+        clips = [load_clip(ws.manifest, r, P.sample_rate) for r in ws.real_rows(("train",))]
         return [c[:need] for c in clips if c.shape[-1] >= need][:n]
     mini = Path(__file__).resolve().parents[2] / "shared" / "data" / "icbhi-mini"
     paths = sorted(mini.glob("*.wav")) if mini.is_dir() else []

@@ -1,34 +1,27 @@
-"""`compare`: the paper's comparison in one command: real-only CE, CE + synthetic and AFT (plus any
-extra adversary) fine-tuned with the same seeds and settings, one `finetune` run per arm, side by side."""
+"""`compare`: the paper's comparison in one command: real-only CE, CE + oversampled real cycles, CE +
+synthetic and AFT, fine-tuned with the same seeds and settings (one `finetune` run per arm and synthetic
+set), side by side with each synthetic set's fidelity, realism and diversity."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
-from respgen.config import CompareConfig, FinetuneConfig
+from respgen.classifier.run_record import RunRecord
+from respgen.config import ARMS, CompareConfig, FinetuneConfig
 from respgen.finetune import finetune
 from respgen.lock import locked
+from respgen.workspace import Workspace
 
-# What each arm changes in the shared settings.
-ARMS: dict[str, dict] = {
-    "ce": {"aft": False, "synthetic": False},  # real cycles only
-    "ce-syn": {"aft": False, "synthetic": True},  # the naive mix
-    "aft": {"aft": True, "synthetic": True},  # AFT with the configured --adversary
-    "aft-grl": {"aft": True, "synthetic": True, "adversary": "grl", "disc_steps": 0},  # the paper's joint GRL step
-    "aft-ttur": {"aft": True, "synthetic": True, "adversary": "grl"},  # GRL, discriminator on its own time scale
-    "aft-confusion": {"aft": True, "synthetic": True, "adversary": "confusion"},
-    "aft-mahalanobis": {"aft": True, "synthetic": True, "adversary": "mahalanobis"},
-}
 ARM_LABELS = {
     "ce": "CE (real only)",
+    "ce-over": "CE + oversampling",
     "ce-syn": "CE + synthetic",
     "aft": "AFT",
-    "aft-grl": "AFT, GRL (paper step)",
-    "aft-ttur": "AFT, GRL two time-scale",
-    "aft-confusion": "AFT, domain confusion",
-    "aft-mahalanobis": "AFT, paired Mahalanobis",
+    "aft-grl": "AFT, GRL (paper)",
+    "aft-paired": "AFT, paired",
 }
 
 
@@ -36,12 +29,24 @@ ARM_LABELS = {
 class Arm:
     arm: str
     label: str
+    synthetic_set: str | None  # None: an arm that uses no synthetic set (ce)
     run_dir: str
-    metrics: dict  # the run's metrics.json (one seed) or its mean ± std summary
+    record: RunRecord
     seconds: float
 
+    @property
+    def metrics(self) -> dict:
+        return self.record.to_metrics_json()
+
     def to_dict(self) -> dict:
-        return self.__dict__.copy()
+        return {
+            "arm": self.arm,
+            "label": self.label,
+            "synthetic_set": self.synthetic_set,
+            "run_dir": self.run_dir,
+            "metrics": self.metrics,
+            "seconds": self.seconds,
+        }
 
 
 @dataclass
@@ -50,6 +55,8 @@ class CompareResult:
     seeds: list[int]
     classes: list[str]
     arms: list[Arm] = field(default_factory=list)
+    # per synthetic set: {"fidelity", "realism", "diversity"} by class (respgen.synthetic_quality)
+    sets: dict[str, dict] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -57,64 +64,79 @@ class CompareResult:
             "seeds": self.seeds,
             "classes": self.classes,
             "arms": [a.to_dict() for a in self.arms],
+            "synthetic_sets": self.sets,
         }
 
 
-def arm_config(cfg: CompareConfig, arm: str) -> FinetuneConfig:
-    """The `finetune` config of one arm: the shared settings with the arm's changes, named `<name>-<arm>`."""
-    shared = cfg.model_dump(exclude={"arms", "aft", "synthetic", "name"})
-    changes = dict(ARMS[arm])
-    if arm == "aft-ttur" and not cfg.disc_steps:
-        changes["disc_steps"] = 3
-    return FinetuneConfig(**{**shared, **changes, "name": f"{cfg.name}-{arm}"})
+def arm_config(cfg: CompareConfig, arm: str, synthetic_set: str | None = None) -> FinetuneConfig:
+    """The `finetune` config of one arm: the shared settings with the arm's changes, named
+    `<name>-<arm>` (`<name>-<set>-<arm>` when several sets are compared)."""
+    shared = {k: v for k, v in cfg.flat().items() if k not in ("arms", "synthetic_sets", "name")}
+    several = len(cfg.synthetic_sets) > 1 and arm != "ce"
+    name = f"{cfg.name}-{synthetic_set}-{arm}" if several else f"{cfg.name}-{arm}"
+    changes = {**ARMS[arm], "name": name}
+    if synthetic_set is not None:
+        changes["synthetic_set"] = synthetic_set
+    return FinetuneConfig.model_validate({**shared, **changes})
+
+
+def plan(cfg: CompareConfig, ws: Workspace) -> list[tuple[str, str | None]]:
+    """(arm, synthetic set) in the order they run: `ce` once, every other arm once per set."""
+    sets = cfg.synthetic_sets or [cfg.data.synthetic_set or ws.default_synthetic_set()]
+    out: list[tuple[str, str | None]] = []
+    for arm in cfg.arms:
+        out += [(arm, None)] if arm == "ce" else [(arm, s) for s in sets]
+    return out
 
 
 @locked("compare")  # all arms on the same data: no other writer between them
 def compare(
-    cfg: CompareConfig, progress: Callable[..., None] | None = None, on_arm: Callable[[Arm], None] | None = None
+    cfg: CompareConfig,
+    progress: Callable[..., None] | None = None,
+    on_arm: Callable[[Arm], None] | None = None,
+    quality: bool = True,
 ) -> CompareResult:
-    """Fine-tune one run per arm (`cfg.arms`) with the same seeds and settings.
+    """Fine-tune one run per arm (`cfg.arms`) and synthetic set (`cfg.synthetic_sets`) with the same
+    seeds and settings; with `quality`, also measure each set (fidelity, realism, diversity; the realism
+    features and label agreement use the `ce` arm's real-only model when it ran).
 
-    Reads what `finetune` reads (`data/manifest.jsonl`, `data/prepare.json`, `synth/manifest.jsonl`);
-    writes `models/<name>-<arm>/` per arm (`<name>`: `--name`, default `compare-<time>`), each an
-    ordinary finetune run (metrics.json with `alignment` for the arms with synthetic cycles), and
+    Reads what `finetune` reads; writes `models/<name>-<arm>/` per arm (`<name>-<set>-<arm>` with
+    several sets; `<name>`: `--name`, default `compare-<time>`), each an ordinary finetune run, and
     leaves `models/latest` at the last arm."""
+    ws = Workspace(cfg.workdir)
     name = cfg.name or f"compare-{time.strftime('%Y%m%d-%H%M%S')}"
     cfg = cfg.model_copy(update={"name": name})
-    result = CompareResult(name, list(cfg.seeds), [])
-    for arm in cfg.arms:
+    result = CompareResult(name, list(cfg.seeds), list(ws.classes()))
+    for arm, synthetic_set in plan(cfg, ws):
         t = time.perf_counter()
-        ft = finetune(arm_config(cfg, arm), progress)
-        metrics = ft.metrics
-        if not result.classes:
-            result.classes = list(metrics.get("classes") or _classes(ft.run_dir, cfg.seeds))
-        done = Arm(arm, ARM_LABELS[arm], ft.run_dir, metrics, time.perf_counter() - t)
+        ft = finetune(arm_config(cfg, arm, synthetic_set), progress)
+        used = None if arm == "ce" else synthetic_set
+        done = Arm(arm, ARM_LABELS[arm], used, ft.run_dir, ft.record, time.perf_counter() - t)
+        result.classes = ft.record.classes or result.classes
         result.arms.append(done)
         if on_arm:
             on_arm(done)
+    if quality:
+        from respgen.synthetic_quality import measure_set
+
+        real_only = next((Path(a.run_dir) for a in result.arms if a.arm == "ce"), None)
+        for s in sorted({a.synthetic_set for a in result.arms if a.synthetic_set}):
+            result.sets[s] = measure_set(ws, s, _model_dir(real_only, result.seeds))
     return result
 
 
-def _classes(run_dir: str, seeds: list[int]) -> list[str]:
-    from pathlib import Path
+def _model_dir(run_dir: Path | None, seeds: list[int]) -> Path | None:
+    """The model dir of a run (its first seed's for a several-seed run)."""
+    if run_dir is None:
+        return None
+    return run_dir if len(seeds) == 1 else run_dir / f"seed-{seeds[0]}"
 
-    from respgen.classifier.store import read_metrics
 
-    return read_metrics(Path(run_dir) / f"seed-{seeds[0]}")["classes"]
-
-
-def arm_summary(metrics: dict, classes: list[str]) -> dict:
-    """{sp, se, score, per_class{c}, probe_acc} on the test split as (mean, std) pairs for one arm's
-    metrics (one seed: std 0); probe_acc None for an arm without synthetic cycles."""
-    align = metrics.get("alignment") or {}
-    probe = align.get("probe_acc")
-    out = {"probe_acc": None if probe is None else (probe, align.get("probe_acc_std", 0.0))}
-    if "mean" in metrics:
-        test_m, test_s = metrics["mean"].get("test", {}), metrics["std"].get("test", {})
-        out.update({k: (test_m.get(k), test_s.get(k)) for k in ("sp", "se", "score")})
-        out["per_class"] = {c: tuple(metrics.get("test_per_class", {}).get(c, (None, None))) for c in classes}
-    else:
-        test = metrics.get("test", {})
-        out.update({k: (test.get(k), 0.0) for k in ("sp", "se", "score")})
-        out["per_class"] = {c: (test.get("per_class", {}).get(c), 0.0) for c in classes}
-    return out
+def arm_summary(record: RunRecord) -> dict:
+    """{sp, se, score, per_class{c}, probe_acc} on the test split as (mean, std) pairs for one arm
+    (one seed: std 0); probe_acc None for an arm without synthetic cycles."""
+    return {
+        **{k: record.metric("test", k) for k in ("sp", "se", "score")},
+        "per_class": record.per_class("test"),
+        "probe_acc": record.probe(),
+    }

@@ -23,7 +23,7 @@ else:  # pragma: no cover
 
 
 class Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     workdir: Path = Field(default_factory=default_workdir, description="Workspace folder")
 
@@ -47,7 +47,7 @@ class PrepareConfig(Config):
 
 
 class DemoDataConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     out_dir: Path = Field(description="Folder to write the ICBHI-layout demo dataset into")
     patients: int = Field(12, ge=2, description="Patients")
@@ -85,7 +85,10 @@ class VocoderTrainConfig(Config):
     seed: int = Field(0, description="Seed")
     cpu: bool = Field(False, description=CPU)
     clip_length: float | None = Field(
-        None, gt=0, description="Repeat-pad / cut each cycle to N seconds before cropping (paper: 4); default: as is"
+        None,
+        gt=0,
+        le=60,
+        description="Repeat-pad / cut each cycle to N seconds before cropping (paper: 4); default: as is",
     )
     fade_samples: int = Field(
         0, ge=0, description="With clip-length: linear fade-out of the last N samples of a padded cycle (paper: 1000)"
@@ -96,7 +99,7 @@ class VocoderTrainConfig(Config):
         description="Every N steps re-vocode held-out cycles, log their mel L1 and keep audio samples; 0 = off",
     )
     eval_clips: int = Field(4, ge=1, description="Held-out cycles re-vocoded per evaluation (val split, else train)")
-    eval_seconds: float = Field(2.0, gt=0, description="Seconds of each held-out cycle re-vocoded")
+    eval_seconds: float = Field(2.0, gt=0, le=60, description="Seconds of each held-out cycle re-vocoded")
     log_with: list[Literal["tensorboard", "wandb", "mlflow", "comet_ml", "aim", "clearml", "dvclive"]] = Field(
         default_factory=list, description="Also log loss, validation distance and audio to this tracker (repeatable)"
     )
@@ -105,7 +108,7 @@ class VocoderTrainConfig(Config):
 class SynthConfig(Config):
     classes: list[str] = Field(min_length=1, description="normal, crackle, wheeze, both or all (repeatable; required)")
     n: int = Field(ge=1, description="Total clips wanted per class (required)")
-    length: float = Field(4.0, gt=0, description="Seconds per clip")
+    length: float = Field(4.0, gt=0, le=60, description="Seconds per clip")
     steps: Literal["fast", "full"] = Field("fast", description="Sampling: fast (6 steps) or full (50 steps)")
     batch_size: int = Field(16, ge=1, description="Clips vocoded together")
     seed: int = Field(0, description="Seed")
@@ -122,93 +125,193 @@ class SynthConfig(Config):
     trim: bool = Field(
         True, description="Cut the output to LENGTH seconds; --no-trim keeps hop x mel frames (paper: 4 s -> 64256)"
     )
+    vocoder: Literal["diffwave", "griffinlim"] = Field(
+        "diffwave",
+        description="Which vocoder: diffwave (the one `vocoder train` made) or griffinlim (needs no `vocoder train`)",
+    )
+    set_name: str | None = Field(
+        None, description="Synthetic set to write, WORKDIR/synth/SET (default: the vocoder's name)"
+    )
+    gl_iters: int = Field(32, ge=1, le=1000, description="griffinlim: Griffin-Lim iterations")
+    gl_momentum: float = Field(0.99, ge=0, lt=1, description="griffinlim: Griffin-Lim momentum (0 = plain)")
+
+    @field_validator("set_name")
+    @classmethod
+    def _set_name(cls, value: str | None) -> str | None:
+        from respgen.workspace import set_name_problem  # (one rule: workspace.SET_NAME)
+
+        problem = None if value is None else set_name_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
-class FinetuneConfig(Config):
+class Section(BaseModel):
+    """A group of `finetune` settings. On the command line and at the top of a TOML section its keys are
+    flat (`--lr`, `lr = 1e-4`); `FinetuneConfig` files each under its section (`nest_flat_keys`)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+
+class ModelSettings(Section):
     preset: Literal["base", "tiny"] = Field("base", description="base (AST-base) or tiny (CPU tests)")
     init: str | None = Field(
         None, description="Pretrained AST: local dir or hub id (e.g. MIT/ast-finetuned-audioset-10-10-0.4593)"
     )
-    aft: bool = Field(False, description="Adversarial fine-tuning (needs synthetic cycles)")
-    alpha: float | None = Field(
-        None,
-        ge=0,
-        description="Weight of the alignment loss (default: 0.1 for mahalanobis; 0.2, the paper's, for grl and confusion)",
-    )
-    lambda_mode: Literal["dann", "paper"] = Field(
-        "dann", description="dann (p = progress) or paper (the paper code's formula)"
-    )
-    ma_beta: float | None = Field(
-        None, ge=0, lt=1, description="Average weights with the previous step's (default: 0.5 in paper mode, else 0)"
-    )
+    precision: Precision = Field("no", description=PRECISION)
+    cpu: bool = Field(False, description=CPU)
+
+
+class DataSettings(Section):
     synthetic: bool = Field(True, description="Use synthetic cycles when present")
+    synthetic_set: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description="Which synthetic set (synth --set; default: the only one, else diffwave)",
+    )
     synthetic_per_class: int | None = Field(
         None, ge=0, description="At most N synthetic cycles per class (Mixed-500: 500)"
     )
-    length: float = Field(5.0, gt=0, description="Seconds per input")
+    oversample: bool = Field(
+        False,
+        description="Instead of synthetic cycles, repeat real minority train cycles to the synthetic set's "
+        "per-class counts (the no-generator baseline)",
+    )
+    length: float = Field(5.0, gt=0, le=60, description="Seconds per input")
     pad: Literal["repeat", "zero"] = Field("repeat", description="How short cycles are padded")
+
+
+class OptimSettings(Section):
     epochs: int | None = Field(None, ge=1, description="Epochs (default: the preset's: base 50, tiny 25)")
     batch_size: int | None = Field(None, ge=1, description="Batch size (default: the preset's: base 32, tiny 16)")
-    lr: float | None = Field(None, gt=0, description="Learning rate (default: the preset's: base 5e-5, tiny 5e-4)")
-    weight_decay: float = Field(1e-6, ge=0, description="Weight decay")
+    lr: float | None = Field(
+        None, gt=0, le=1, description="Learning rate (default: the preset's: base 5e-5, tiny 5e-4)"
+    )
+    weight_decay: float = Field(1e-6, ge=0, le=1, description="Weight decay")
     specaug: float = Field(
         0.0, ge=0, le=1, description="SpecAugment probability (per clip or per batch; paper: 0.8413)"
     )
     class_weights: bool = Field(False, description="Inverse-frequency class weights")
+
+
+class SelectionSettings(Section):
     select_on: Literal["val", "test", "last"] = Field(
         "val", description="Model selection: val (honest), test (paper protocol) or last"
     )
-    seeds: list[int] = Field(
-        default_factory=lambda: [1],
-        min_length=1,
-        description="Seeds, e.g. 1,2,3: one run each, mean ± std of every metric",
+    min_se: float | None = Field(
+        None, ge=0, le=1, description="Select only epochs with Se above this fraction (paper: 0.05, i.e. Se > 5%)"
     )
-    name: str | None = Field(
+
+
+ALIGNMENT_METHODS = ("grl", "paired")
+# old names still accepted in configs and on the command line
+ALIGNMENT_ALIASES = {"mahalanobis": "paired"}
+
+
+class AlignmentSettings(Section):
+    aft: bool = Field(False, description="Adversarial fine-tuning (needs synthetic cycles)")
+    adversary: Literal["grl", "paired"] = Field(
+        "paired",
+        description="How AFT aligns real and synthetic features: paired (pull each synthetic cycle's feature to "
+        "its real source's, in the features' covariance metric; measured default) or grl (the paper: "
+        "a real/synthetic discriminator behind gradient reversal). 'mahalanobis' = paired",
+    )
+    alpha: float | None = Field(
         None,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
-        description="Run name under WORKDIR/models (default: time + mode)",
+        ge=0,
+        le=100,
+        description="Weight of the alignment loss (default: 0.1 for paired; 0.2, the paper's, for grl)",
     )
-    precision: Precision = Field("no", description=PRECISION)
-    cpu: bool = Field(False, description=CPU)
+    lambda_mode: Literal["dann", "paper"] = Field(
+        "dann", description="grl: reversal strength over training, dann (p = progress) or paper (the paper code's)"
+    )
+    align_warmup: float = Field(0.2, ge=0, lt=1, description="paired: fraction of training before the loss starts")
+    align_ramp: float = Field(
+        0.2, ge=0, lt=1, description="paired: fraction of training over which it then ramps to full weight"
+    )
+
+    @field_validator("adversary", mode="before")
+    @classmethod
+    def _alias(cls, value: Any) -> Any:
+        """The old name of the paired loss, and one line naming what replaced the removed adversaries."""
+        if value in REMOVED_ADVERSARIES:
+            raise ValueError(REMOVED_ADVERSARIES[value])
+        return ALIGNMENT_ALIASES.get(value, value)
+
+    @model_validator(mode="after")
+    def _schedule(self) -> "AlignmentSettings":
+        """The paired loss must reach full weight before training ends."""
+        if self.align_warmup + self.align_ramp >= 1:
+            raise ValueError("align_warmup + align_ramp must be below 1 (the loss must reach full weight)")
+        return self
+
+
+class PaperParity(Section):
+    """The paper code's behaviours that differ from our defaults (examples/paper.toml sets them all)."""
+
+    ma_beta: float | None = Field(
+        None, ge=0, lt=1, description="Average weights with the previous step's (default: 0.5 in paper mode, else 0)"
+    )
     specaug_mode: Literal["clip", "batch"] = Field(
         "clip", description="SpecAugment: clip (own masks and mean per clip) or batch (one set, batch mean; paper)"
-    )
-    fade_samples: int = Field(
-        0, ge=0, description="Linear fade-out of the last N samples of a repeat-padded cycle (paper: 1000)"
     )
     lr_schedule: Literal["step", "epoch"] = Field(
         "step", description="Cosine learning rate: step (every step) or epoch (set per epoch 1..E; paper)"
     )
     lr_min_factor: float = Field(0.0, ge=0, lt=1, description="The cosine ends at lr x this (paper: 0.001)")
-    min_se: float | None = Field(
-        None, ge=0, le=1, description="Select only epochs with Se above this fraction (paper: 0.05, i.e. Se > 5%)"
-    )
     synthetic_fit: Literal["pad", "resize"] = Field(
         "pad", description="Synthetic cycles: pad/cut to LENGTH, or resize their fbank to LENGTH's frames (paper)"
     )
     pos_embed: Literal["crop", "reference"] = Field(
         "crop", description="--init position embeddings: crop (time axis) or reference (the paper code's quirk)"
     )
-    adversary: Literal["grl", "confusion", "mahalanobis"] = Field(
-        "mahalanobis",
-        description="AFT adversary: grl (encoder maximises the discriminator's loss through gradient reversal), "
-        "confusion (encoder pushes the discriminator's output to 50/50; Tzeng et al. 2015) or mahalanobis "
-        "(encoder pulls synthetic cycles' features to their real sources', in the features' covariance metric)",
+    fade_out: int = Field(
+        0, ge=0, le=160_000, description="Linear fade-out of the last N samples of a repeat-padded cycle (paper: 1000)"
     )
-    disc_lr: float | None = Field(None, gt=0, description="Discriminator learning rate (default: the encoder's)")
-    disc_steps: int | None = Field(
+
+
+REMOVED_ADVERSARIES = {
+    "confusion": "adversary 'confusion' was removed (it did not align in our measurements): use 'paired' "
+    "(the default) or 'grl' (the paper)",
+}
+# finetune / compare keys that were removed, and what replaced them (one line each)
+REMOVED_KEYS = {
+    "disc_steps": "the discriminator trains in the paper's joint GRL step only (--adversary grl); the "
+    "two time-scale and separate-optimiser variants were removed",
+    "disc_lr": "the discriminator trains at the encoder's learning rate in the paper's joint GRL step "
+    "(--adversary grl); --disc-lr was removed",
+    "disc_hidden": "the discriminator is the paper's LayerNorm + Linear head; the MLP option was removed",
+}
+# flat keys renamed: old -> new (still accepted)
+RENAMED_KEYS = {"fade_samples": "fade_out"}
+
+
+class FinetuneConfig(Config):
+    """Every `finetune` setting, grouped. Flat keys (the CLI's flags, a TOML file's keys, keyword
+    arguments) are filed under their section by `nest_flat_keys`; the settings whose default depends on
+    others (None here) get their value in `resolve_finetune`, called once when a run starts."""
+
+    name: str | None = Field(
         None,
-        ge=0,
-        description="Discriminator-only steps per batch on detached features (default: 0 for grl = the paper's "
-        "joint step, else 1; >= 1 with grl = two time-scale)",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="Run name under WORKDIR/models (default: time + mode)",
     )
-    disc_hidden: int = Field(0, ge=0, description="Discriminator hidden units: 0 = LayerNorm + Linear, > 0 = MLP")
-    align_warmup: float = Field(
-        0.2, ge=0, lt=1, description="mahalanobis: fraction of training before the alignment loss starts"
+    seeds: list[int] = Field(
+        default_factory=lambda: [1],
+        min_length=1,
+        description="Seeds, e.g. 1,2,3: one run each, mean ± std of every metric",
     )
-    align_ramp: float = Field(
-        0.2, ge=0, lt=1, description="mahalanobis: fraction of training over which it then ramps to full weight"
-    )
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    data: DataSettings = Field(default_factory=DataSettings)
+    optim: OptimSettings = Field(default_factory=OptimSettings)
+    selection: SelectionSettings = Field(default_factory=SelectionSettings)
+    alignment: AlignmentSettings = Field(default_factory=AlignmentSettings)
+    paper: PaperParity = Field(default_factory=PaperParity)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nest(cls, values: Any) -> Any:
+        return nest_flat_keys(cls, values) if isinstance(values, dict) else values
 
     @field_validator("seeds", mode="before")
     @classmethod
@@ -226,40 +329,141 @@ class FinetuneConfig(Config):
                 raise ValueError(f"seed {repeated[0]} given twice")
         return value
 
-    @model_validator(mode="after")
-    def _alignment_schedule(self) -> "FinetuneConfig":
-        """The mahalanobis loss must reach full weight before training ends."""
-        if self.align_warmup + self.align_ramp >= 1:
-            raise ValueError("align_warmup + align_ramp must be below 1 (the loss must reach full weight)")
-        return self
+    def flat(self) -> dict[str, Any]:
+        """Every setting by its flat key (as the CLI and TOML spell them), JSON-ready."""
+        out: dict[str, Any] = {}
+        for key, value in self.model_dump(mode="json").items():
+            out.update(value if isinstance(value, dict) else {key: value})
+        return out
+
+
+def sections_of(cls: type[BaseModel]) -> dict[str, type[Section]]:
+    """A config's section fields: name -> section class ({} for a flat config)."""
+    out = {}
+    for name, info in cls.model_fields.items():
+        if isinstance(info.annotation, type) and issubclass(info.annotation, Section):
+            out[name] = info.annotation
+    return out
+
+
+def leaf_fields(cls: type[BaseModel]) -> dict[str, Any]:
+    """The flat keys of a config (its own fields and every section's), name -> pydantic FieldInfo."""
+    sections = sections_of(cls)
+    out = {n: f for n, f in cls.model_fields.items() if n not in sections}
+    for section in sections.values():
+        out.update(section.model_fields)
+    return out
+
+
+def nest_flat_keys(cls: type[BaseModel], values: dict[str, Any]) -> dict[str, Any]:
+    """The one place that maps flat keys to sections: {"lr": 1e-4, "aft": True} ->
+    {"optim": {"lr": 1e-4}, "alignment": {"aft": True}}. Renamed keys are accepted under their old
+    name; removed keys are an error naming what replaced them."""
+    sections = sections_of(cls)
+    owner = {leaf: name for name, section in sections.items() for leaf in section.model_fields}
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in REMOVED_KEYS:
+            raise ValueError(f"{key.replace('_', '-')} was removed: {REMOVED_KEYS[key]}")
+        key = RENAMED_KEYS.get(key, key)
+        if key in owner:
+            section = out.setdefault(owner[key], {})
+            if not isinstance(section, dict):
+                section = out[owner[key]] = section.model_dump(exclude_unset=True)
+            section[key] = value
+        elif key in sections and isinstance(value, dict):
+            out.setdefault(key, {}).update(value)
+        else:
+            out[key] = value
+    return out
+
+
+def resolve_finetune(cfg: FinetuneConfig) -> FinetuneConfig:
+    """A copy with every depends-on default filled in (the one place they are decided): epochs / batch
+    size / lr from the preset, alpha by adversary (0.1 for paired, measured on the distortion testbed where
+    0.2 collapsed the minority classes; the paper's 0.2 for grl), ma_beta 0.5 with the paper's lambda."""
+    from respgen.classifier.presets import PRESETS
+
+    preset = PRESETS[cfg.model.preset]
+    optim = cfg.optim.model_copy(
+        update={
+            "epochs": cfg.optim.epochs or preset.epochs,
+            "batch_size": cfg.optim.batch_size or preset.batch_size,
+            "lr": cfg.optim.lr or preset.lr,
+        }
+    )
+    alignment = cfg.alignment
+    if alignment.alpha is None:
+        alignment = alignment.model_copy(update={"alpha": 0.1 if alignment.adversary == "paired" else 0.2})
+    paper = cfg.paper
+    if paper.ma_beta is None:
+        paper = paper.model_copy(update={"ma_beta": 0.5 if alignment.lambda_mode == "paper" else 0.0})
+    return cfg.model_copy(update={"optim": optim, "alignment": alignment, "paper": paper})
+
+
+# compare's arms: what each changes in the shared settings (flat keys)
+ARMS: dict[str, dict[str, Any]] = {
+    "ce": {"aft": False, "synthetic": False},  # real cycles only
+    "ce-over": {"aft": False, "synthetic": False, "oversample": True},  # real minority cycles repeated
+    "ce-syn": {"aft": False, "synthetic": True},  # the naive mix
+    "aft": {"aft": True, "synthetic": True},  # AFT with the configured --adversary
+    "aft-grl": {"aft": True, "synthetic": True, "adversary": "grl"},  # the paper's GRL step
+    "aft-paired": {"aft": True, "synthetic": True, "adversary": "paired"},
+}
+ARM_ALIASES = {"aft-mahalanobis": "aft-paired"}
+REMOVED_ARMS = {
+    "aft-ttur": "arm aft-ttur was removed with the two time-scale discriminator: use aft-grl (the paper's step)",
+    "aft-confusion": "arm aft-confusion was removed with the confusion adversary: use aft-paired or aft-grl",
+}
 
 
 class CompareConfig(FinetuneConfig):
-    """`finetune`'s settings shared by every arm; `aft` and `synthetic` are set per arm."""
+    """`finetune`'s settings shared by every arm; `aft`, `synthetic` and `oversample` are set per arm."""
 
-    arms: list[Literal["ce", "ce-syn", "aft", "aft-grl", "aft-ttur", "aft-confusion", "aft-mahalanobis"]] = Field(
+    arms: list[Literal["ce", "ce-over", "ce-syn", "aft", "aft-grl", "aft-paired"]] = Field(
         default_factory=lambda: ["ce", "ce-syn", "aft"],
         min_length=1,
-        description="Arms, e.g. ce,ce-syn,aft: ce = real only, ce-syn = real + synthetic, aft = AFT with "
-        "--adversary; extra: aft-grl (the paper's joint GRL step), aft-ttur (GRL, two time-scale), aft-confusion, "
-        "aft-mahalanobis",
+        description="Arms, e.g. ce,ce-syn,aft: ce = real only, ce-over = real minority cycles oversampled to the "
+        "synthetic counts, ce-syn = real + synthetic, aft = AFT with --adversary; aft-grl / aft-paired: AFT with "
+        "that adversary",
+    )
+    synthetic_sets: list[str] = Field(
+        default_factory=list,
+        description="Synthetic sets to compare, e.g. diffwave,griffinlim: every arm but ce runs once per set "
+        "(default: --synthetic-set, else the workspace's default set)",
     )
 
     @field_validator("arms", mode="before")
     @classmethod
     def _arms(cls, value: Any) -> Any:
-        """Accept "ce,ce-syn,aft" (the CLI's --arms) as well as a list; no repeats."""
+        """Accept "ce,ce-syn,aft" (the CLI's --arms) as well as a list; no repeats; old names mapped."""
         if isinstance(value, str):
             value = [p.strip() for p in value.split(",") if p.strip()]
         if isinstance(value, list):
+            for arm in value:
+                if arm in REMOVED_ARMS:
+                    raise ValueError(REMOVED_ARMS[arm])
+            value = [ARM_ALIASES.get(a, a) for a in value]
             repeated = sorted({a for a in value if value.count(a) > 1})
             if repeated:
                 raise ValueError(f"arm {repeated[0]} given twice")
         return value
 
+    @field_validator("synthetic_sets", mode="before")
+    @classmethod
+    def _sets(cls, value: Any) -> Any:
+        """Accept "diffwave,griffinlim" as well as a list; no repeats."""
+        if isinstance(value, str):
+            value = [p.strip() for p in value.split(",") if p.strip()]
+        if isinstance(value, list):
+            repeated = sorted({a for a in value if value.count(a) > 1})
+            if repeated:
+                raise ValueError(f"synthetic set {repeated[0]} given twice")
+        return value
+
     @model_validator(mode="after")
     def _per_arm(self) -> "CompareConfig":
-        given = {"aft", "synthetic"} & self.model_fields_set
+        given = ({"aft"} & self.alignment.model_fields_set) | ({"synthetic", "oversample"} & self.data.model_fields_set)
         if given:
             raise ValueError(f"{sorted(given)[0]} is set by each arm (choose arms with --arms)")
         return self
@@ -270,14 +474,18 @@ class ClassifyConfig(Config):
     model: Path | None = Field(None, description="Model dir (default: WORKDIR/models/latest)")
     annotations: Path | None = Field(None, description="ICBHI annotation file (default: FILE's .txt when present)")
     hop: float | None = Field(
-        None, gt=0, description="Window hop in seconds without annotations (default: the model's length)"
+        None, gt=0, le=60, description="Window hop in seconds without annotations (default: the model's length)"
     )
     batch_size: int = Field(32, ge=1, description="Segments per forward pass")
     cpu: bool = Field(False, description=CPU)
 
 
 class QuickstartConfig(Config):
-    vocoder_steps: int = Field(200, ge=1, description="Tiny vocoder training steps")
+    vocoder_steps: int = Field(
+        50,
+        ge=1,
+        description="Tiny vocoder training steps (the CPU cannot train it to class-bearing cycles in minutes: the comparison uses the class-bearing set)",
+    )
     synth_per_class: int = Field(16, ge=1, description="Synthetic cycles per minority class (crackle, wheeze, both)")
     epochs: int = Field(25, ge=1, description="Tiny AST epochs")
     seed: int = Field(0, description="Seed")
@@ -319,19 +527,22 @@ def load_config(cls: type[BaseModel], section: str, config_file: Path | None, fl
     if config_file is not None:
         doc = _read_toml(Path(config_file))
         _check_keys(doc, cls, section, config_file)
-        fields = cls.model_fields
+        fields = leaf_fields(cls)
         values.update({k: v for k, v in doc.items() if k in fields and not isinstance(v, dict)})
         values.update(doc.get(section, {}))
         values = {k: _toml_paths(cls, k, v) for k, v in values.items()}
     given = {k: v for k, v in flags.items() if v is not None}
+    for key in given.keys() & REMOVED_KEYS.keys():  # a removed flag: the flag's fault, not the file's
+        raise RespgenError(f"--{key.replace('_', '-')} was removed: {REMOVED_KEYS[key]}")
     values.update(given)
     try:
         return cls.model_validate(values, strict=True)
     except ValidationError as e:
         err = e.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"]) or section
+        path = [str(p) for p in err["loc"] if str(p) not in sections_of(cls)]  # sections: flat keys
+        loc = ".".join(path) or section
         msg = err["msg"].removeprefix("Value error, ")
-        where = None if err["loc"] and err["loc"][0] in given else config_file
+        where = None if path and path[0] in given else config_file
         raise RespgenError(f"invalid {loc.replace('_', '-')}: {msg}", where) from None
 
 
@@ -348,18 +559,22 @@ def _check_keys(doc: dict[str, Any], cls: type[BaseModel], section: str, config_
     """Every top-level key is some config's field, every table a known section, every key in a section
     a field of that section's config."""
     known = {cls, *(c for c in SECTIONS.values() if c is not None)}
-    top_keys = sorted({name for c in known for name in c.model_fields})
+    top_keys = sorted({name for c in known for name in leaf_fields(c)} | set(RENAMED_KEYS))
     for key, value in doc.items():
         if isinstance(value, dict):
             if key not in SECTIONS:
                 raise RespgenError(f"unknown section [{key}]{_did_you_mean(key, SECTIONS, '[{}]')}", config_file)
             owner = cls if key == section else SECTIONS[key]
             for sub in value:
-                if sub not in owner.model_fields:
-                    hint = _did_you_mean(sub, owner.model_fields, "'{}'")
+                if sub in REMOVED_KEYS:
+                    raise RespgenError(f"{sub!r} in [{key}] was removed: {REMOVED_KEYS[sub]}", config_file)
+                if sub not in leaf_fields(owner) and sub not in RENAMED_KEYS:
+                    hint = _did_you_mean(sub, leaf_fields(owner), "'{}'")
                     raise RespgenError(f"unknown key {sub!r} in [{key}]{hint}", config_file)
         elif key in SECTIONS:
             raise RespgenError(f"[{key}] must be a table", config_file)
+        elif key in REMOVED_KEYS:
+            raise RespgenError(f"{key!r} was removed: {REMOVED_KEYS[key]}", config_file)
         elif key not in top_keys:
             hint = _did_you_mean(key, top_keys, "'{}'")
             raise RespgenError(f"unknown key {key!r}{hint}", config_file)
@@ -373,7 +588,7 @@ def _did_you_mean(word: str, choices, fmt: str) -> str:
 
 def _toml_paths(cls: type[BaseModel], key: str, value: Any) -> Any:
     """TOML has no path type: a string (or list of strings) for a Path field becomes a Path."""
-    field = cls.model_fields.get(key)
+    field = leaf_fields(cls).get(key)
     if field is None or not _mentions_path(field.annotation):
         return value
     if isinstance(value, str):

@@ -1,11 +1,10 @@
 """`finetune`: AST on real (+ synthetic) cycles; with `--aft`, fine-tuning aligns real and synthetic
-features (`--adversary`: the paired Mahalanobis loss by default, domain confusion, or the paper's
-gradient reversal against a real/synthetic discriminator). Every run with synthetic cycles is scored
-for alignment afterwards by a fresh probe (classifier.probe)."""
+features (`--adversary`: the paired loss by default, or the paper's gradient reversal against a
+real/synthetic discriminator; classifier.alignment). Every run with synthetic cycles is scored for
+alignment afterwards by a fresh probe (classifier.probe)."""
 
 from __future__ import annotations
 
-import statistics
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -17,15 +16,16 @@ from accelerate.utils import broadcast_object_list, set_seed
 
 from respgen.accelerator import new_accelerator
 from respgen.atomic import check_pointer, point_latest, staged_dir
-from respgen.classifier.adversary import AdversarySettings
+from respgen.classifier.alignment import Alignment
 from respgen.classifier.data import n_frames
 from respgen.classifier.dataset import RunData, assemble, pick_synthetic
 from respgen.classifier.model import AFTClassifier, load_pretrained_ast
 from respgen.classifier.presets import PRESETS
 from respgen.classifier.probe import alignment, pooled_features
-from respgen.classifier.store import FeatureSpec, save_model_dir, write_metrics
-from respgen.classifier.training import TrainSettings, summarise, train_classifier
-from respgen.config import FinetuneConfig
+from respgen.classifier.run_record import RunRecord, SeedRecord
+from respgen.classifier.store import FeatureSpec, save_model_dir
+from respgen.classifier.training import TrainSettings, train_classifier
+from respgen.config import FinetuneConfig, resolve_finetune
 from respgen.errors import RespgenError
 from respgen.fidelity import class_summary, noise_like, rows_fidelity
 from respgen.lock import locked
@@ -35,8 +35,13 @@ from respgen.workspace import Workspace
 @dataclass
 class FinetuneResult:
     run_dir: str
-    metrics: dict
+    record: RunRecord
     notes: list[str]
+
+    @property
+    def metrics(self) -> dict:
+        """The run's metrics.json: the seed's record (one seed) or the summary over seeds."""
+        return self.record.to_metrics_json()
 
     def to_dict(self) -> dict:
         return {"run_dir": self.run_dir, "notes": self.notes, "metrics": self.metrics}
@@ -47,125 +52,106 @@ def finetune(cfg: FinetuneConfig, progress: Callable[..., None] | None = None) -
     """Fine-tune one model per seed and keep it as `models/<run>/` (`models/<run>/seed-N/` for several).
 
     Reads `data/manifest.jsonl` (+ `data/prepare.json` for the classes) and, unless `--no-synthetic`,
-    `synth/manifest.jsonl`; writes the run folder (built in staging, renamed into place when every
-    seed is done: see `classifier.store` for its files) and moves `models/latest` to it."""
+    a synthetic set's manifest (`--synthetic-set`); writes the run folder (built in staging, renamed
+    into place when every seed is done: see `classifier.store` for its files) and moves `models/latest`
+    to it. A run whose loss stops being finite raises `TrainingDiverged` (exit 3) and writes nothing."""
+    cfg = resolve_finetune(cfg)
     ws = Workspace(cfg.workdir)
     if cfg.name == ws.models_latest.name:
         raise RespgenError(f"--name {cfg.name!r} is reserved for the pointer to the newest run", ws.models_latest)
     check_pointer(ws.models_latest)  # before training, not after: a real folder named `latest` is never replaced
-    data = load_run_data(cfg, ws)
+    data, set_name = load_run_data(cfg, ws)
+    cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"synthetic_set": set_name})})  # recorded
     select_on, notes = _selection(cfg, data)
-    notes += synthetic_fidelity_notes(cfg, ws)
-    accelerator = new_accelerator(cpu=cfg.cpu, mixed_precision=cfg.precision)
+    if set_name is not None:
+        notes += synthetic_fidelity_notes(cfg, ws, set_name)
+    accelerator = new_accelerator(cpu=cfg.model.cpu, mixed_precision=cfg.model.precision)
     main = accelerator.is_main_process
-    name = [_unique(ws.models, cfg.name or f"{time.strftime('%Y%m%d-%H%M%S')}-{_mode(cfg, data)}")]
+    wanted = cfg.name or f"{time.strftime('%Y%m%d-%H%M%S')}-{_mode(cfg, data)}"
+    name = [_unique(ws.models, wanted)]
     broadcast_object_list(name)  # every process agrees on the run name (rank 0's)
+    if name[0] != wanted and cfg.name is not None:
+        notes.insert(0, f"note: a run named {wanted!r} exists; this run is {name[0]!r}")
+        if progress is not None and main:
+            progress(0, cfg.optim.epochs, run=name[0])
     final = ws.model_run(name[0])
     with staged_dir(final, replace=False) if main else nullcontext() as staging:
         per_seed = {}
         for seed in cfg.seeds:
             out = None if staging is None else (staging if len(cfg.seeds) == 1 else staging / f"seed-{seed}")
             per_seed[seed] = _train_one(cfg, data, seed, select_on, out, notes, accelerator, progress if main else None)
-        metrics = (
-            per_seed[cfg.seeds[0]]
-            if len(cfg.seeds) == 1
-            else summarise_alignment(summarise(per_seed, select_on), per_seed)
-        )
+        record = RunRecord.of(per_seed)
         if staging is not None and len(cfg.seeds) > 1:
-            write_metrics(staging, metrics)
+            record.write(staging)
     if main:
         point_latest(ws.models_latest, final if len(cfg.seeds) == 1 else final / f"seed-{cfg.seeds[0]}")
     accelerator.wait_for_everyone()
-    return FinetuneResult(str(final), metrics, notes)
+    return FinetuneResult(str(final), record, notes)
 
 
-def adversary_settings(cfg: FinetuneConfig) -> AdversarySettings:
-    """The AFT adversary of a config, its defaults resolved (disc_steps: 0 for grl, else 1)."""
-    steps = cfg.disc_steps if cfg.disc_steps is not None else (0 if cfg.adversary == "grl" else 1)
-    return AdversarySettings(
-        kind=cfg.adversary,
-        disc_lr=cfg.disc_lr,
-        disc_steps=steps,
-        disc_hidden=cfg.disc_hidden,
-        warmup=cfg.align_warmup,
-        ramp=cfg.align_ramp,
-    )
+def alignment_of(cfg: FinetuneConfig) -> Alignment | None:
+    """The AFT alignment of a resolved config (None without --aft)."""
+    a = cfg.alignment
+    if not a.aft:
+        return None
+    return Alignment(a.adversary, a.alpha, a.lambda_mode, a.align_warmup, a.align_ramp)
 
 
-def resolved_alpha(cfg: FinetuneConfig) -> float:
-    """The alignment loss weight: --alpha, else 0.1 for mahalanobis (measured on the distortion testbed:
-    0.2 collapses the minority classes there) and the paper's 0.2 for the adversarial kinds."""
-    if cfg.alpha is not None:
-        return cfg.alpha
-    return 0.1 if cfg.adversary == "mahalanobis" else 0.2
-
-
-def summarise_alignment(summary: dict, per_seed: dict[int, dict]) -> dict:
-    """Add to a multi-seed summary: mean ± std of the per-class test accuracy (`test_per_class`:
-    {class: [mean, std]}) and of the probe accuracy (with the mean Fréchet distance per class)."""
-    if all("test" in m for m in per_seed.values()):
-        first = next(iter(per_seed.values()))
-        summary["test_per_class"] = {}
-        for c in first["test"]["per_class"]:
-            values = [m["test"]["per_class"][c] for m in per_seed.values() if m["test"]["per_class"][c] is not None]
-            summary["test_per_class"][c] = (
-                [float(sum(values) / len(values)), float(statistics.pstdev(values))] if values else [None, None]
-            )
-    aligned = [m["alignment"] for m in per_seed.values() if "alignment" in m]
-    probes = [a["probe_acc"] for a in aligned if a["probe_acc"] is not None]
-    if not aligned:
-        return summary
-    frechet = {}
-    for c in aligned[0]["frechet"]:
-        values = [a["frechet"][c] for a in aligned if a["frechet"].get(c) is not None]
-        frechet[c] = float(sum(values) / len(values)) if values else None
-    summary["alignment"] = {
-        "probe_acc": float(sum(probes) / len(probes)) if probes else None,
-        "probe_acc_std": float(statistics.pstdev(probes)) if len(probes) > 1 else 0.0,
-        "frechet": frechet,
-        "per_seed": {seed: m["alignment"]["probe_acc"] for seed, m in per_seed.items() if "alignment" in m},
-    }
-    return summary
-
-
-def load_run_data(cfg: FinetuneConfig, ws: Workspace) -> RunData:
-    """The run's tensors from the workspace manifests (synthetic cycles capped per class)."""
+def load_run_data(cfg: FinetuneConfig, ws: Workspace) -> tuple[RunData, str | None]:
+    """The run's tensors from the workspace manifests (synthetic cycles capped per class, or with
+    `oversample` as many copies of real minority cycles), and the synthetic set used (None: none)."""
     classes = ws.classes()
     real = ws.real_rows()
     if not any(r["split"] == "train" for r in real):
         raise RespgenError("no real train cycles in the manifest", ws.manifest)
-    synthetic = pick_synthetic(ws.synthetic_rows(), classes, cfg.synthetic_per_class) if cfg.synthetic else []
-    if cfg.aft and not synthetic:
-        raise RespgenError("--aft needs synthetic cycles: run `respgen synth` first (or drop --aft)", ws.synth_manifest)
+    d = cfg.data
+    set_name = d.synthetic_set or (ws.default_synthetic_set() if d.synthetic or d.oversample else None)
+    synthetic: list[dict] = []
+    syn_manifest = ws.synth_manifest
+    if set_name is not None and (d.synthetic or d.oversample):
+        syn_set = ws.synthetic_set(set_name, must_exist=d.synthetic_set is not None or d.oversample)
+        syn_manifest = syn_set.manifest
+        synthetic = pick_synthetic(syn_set.rows(require_audio=True), classes, d.synthetic_per_class)
+    oversample = None
+    if d.oversample:
+        if not synthetic:
+            raise RespgenError(
+                "--oversample repeats real cycles to a synthetic set's per-class counts: run `respgen synth` first"
+            )
+        oversample = {c: sum(1 for r in synthetic if r["label"] == c) for c in classes}
+        synthetic = []
+    if cfg.alignment.aft and not synthetic:
+        raise RespgenError("--aft needs synthetic cycles: run `respgen synth` first (or drop --aft)", syn_manifest)
     data = assemble(
         classes,
         ws.manifest,
         real,
-        ws.synth_manifest,
+        syn_manifest,
         synthetic,
-        cfg.length,
-        cfg.pad,
-        fade_out=cfg.fade_samples,
-        synthetic_fit=cfg.synthetic_fit,
+        d.length,
+        d.pad,
+        fade_out=cfg.paper.fade_out,
+        synthetic_fit=cfg.paper.synthetic_fit,
+        oversample=oversample,
     )
-    if cfg.aft and cfg.adversary == "mahalanobis" and not bool((data.sources >= 0).any()):
+    if cfg.alignment.aft and cfg.alignment.adversary == "paired" and not bool((data.sources >= 0).any()):
         raise RespgenError(
-            "--adversary mahalanobis needs synthetic cycles whose conditioned_on names a real train cycle "
-            "(re-vocoded by `respgen synth`); use --adversary confusion for these",
-            ws.synth_manifest,
+            "--adversary paired needs synthetic cycles whose conditioned_on names a real train cycle "
+            "(re-vocoded by `respgen synth`); use --adversary grl for these",
+            syn_manifest,
         )
-    return data
+    return data, set_name if synthetic or oversample else None
 
 
 def _selection(cfg: FinetuneConfig, data: RunData) -> tuple[str, list[str]]:
     notes: list[str] = []
-    select_on = cfg.select_on
+    select_on = cfg.selection.select_on
     if select_on == "val" and "val" not in data.evals:
         select_on = "last"
         notes.append("warning: the workspace has no val split; selecting the last epoch (not test)")
     if select_on == "test":
         notes.append("checkpoint selected on the TEST split (the paper's protocol): test scores are optimistic")
-    if cfg.init is None:
+    if cfg.model.init is None:
         notes.append(
             "warning: no --init: a randomly initialised AST will score poorly on real data; "
             "start from an AudioSet AST (e.g. --init MIT/ast-finetuned-audioset-10-10-0.4593)"
@@ -173,28 +159,33 @@ def _selection(cfg: FinetuneConfig, data: RunData) -> tuple[str, list[str]]:
     return select_on, notes
 
 
-def synthetic_fidelity_notes(cfg: FinetuneConfig, ws: Workspace) -> list[str]:
+def synthetic_fidelity_notes(cfg: FinetuneConfig, ws: Workspace, set_name: str) -> list[str]:
     """One warning when the synthetic cycles this run trains on are, for some class, no closer to the real
     cycles they were conditioned on than loudness-matched noise (`respgen.fidelity`)."""
-    if not cfg.synthetic:
+    if not cfg.data.synthetic:
         return []
-    rows = pick_synthetic(ws.synthetic_rows(), ws.classes(), cfg.synthetic_per_class)
+    syn_set = ws.synthetic_set(set_name)
+    rows = pick_synthetic(syn_set.rows(), ws.classes(), cfg.data.synthetic_per_class)
     if not rows:
         return []
     real = {r["id"]: r for r in ws.real_rows(("train",))}
-    summary = class_summary(rows_fidelity(ws.synth_manifest, rows, ws.manifest, real), ws.classes())
+    summary = class_summary(rows_fidelity(syn_set.manifest, rows, ws.manifest, real), ws.classes())
     bad = noise_like(summary)
     if not bad:
         return []
     detail = ", ".join(f"{c} {summary[c]['mel_l1']:.3f} vs noise {summary[c]['mel_l1_noise']:.3f}" for c in bad)
     return [
-        f"warning: the synthetic cycles are noise-like (log-mel L1 to their conditioning no better than noise: "
-        f"{detail}); train the vocoder longer (e.g. --preset demo on the demo data) before relying on them"
+        f"warning: the synthetic cycles of set {set_name!r} are noise-like (log-mel L1 to their conditioning no "
+        f"better than noise: {detail}); train the vocoder longer, or use `respgen synth --vocoder griffinlim`"
     ]
 
 
 def _mode(cfg: FinetuneConfig, data: RunData) -> str:
-    return "aft" if cfg.aft else ("ce-syn" if sum(data.counts["train_synthetic"].values()) else "ce")
+    if cfg.alignment.aft:
+        return "aft"
+    if data.counts.get("train_oversampled"):
+        return "ce-over"
+    return "ce-syn" if sum(data.counts["train_synthetic"].values()) else "ce"
 
 
 def _unique(models: Path, name: str) -> str:
@@ -213,62 +204,49 @@ def _train_one(
     notes: list[str],
     accelerator: Accelerator,
     progress,
-) -> dict:
-    preset = PRESETS[cfg.preset]
+) -> SeedRecord:
+    """Train and evaluate one seed (`cfg` resolved); write its model dir into `out` (rank 0)."""
+    preset = PRESETS[cfg.model.preset]
+    o, p = cfg.optim, cfg.paper
     settings = TrainSettings(
-        epochs=cfg.epochs or preset.epochs,
-        batch_size=cfg.batch_size or preset.batch_size,
-        lr=cfg.lr or preset.lr,
-        weight_decay=cfg.weight_decay,
-        aft=cfg.aft,
-        alpha=resolved_alpha(cfg),
-        lambda_mode=cfg.lambda_mode,
-        ma_beta=cfg.ma_beta if cfg.ma_beta is not None else (0.5 if cfg.lambda_mode == "paper" else 0.0),
-        specaug=cfg.specaug,
-        class_weights=cfg.class_weights,
-        specaug_mode=cfg.specaug_mode,
-        lr_schedule=cfg.lr_schedule,
-        lr_min_factor=cfg.lr_min_factor,
-        min_se=cfg.min_se,
+        epochs=o.epochs,
+        batch_size=o.batch_size,
+        lr=o.lr,
+        weight_decay=o.weight_decay,
+        ma_beta=p.ma_beta,
+        specaug=o.specaug,
+        class_weights=o.class_weights,
+        specaug_mode=p.specaug_mode,
+        lr_schedule=p.lr_schedule,
+        lr_min_factor=p.lr_min_factor,
+        min_se=cfg.selection.min_se,
+        alignment=alignment_of(cfg),
     )
     set_seed(seed)
     spec = FeatureSpec(
-        sample_rate=16000, length=cfg.length, pad=cfg.pad, frames=n_frames(cfg.length), fade_out=cfg.fade_samples
+        sample_rate=16000,
+        length=cfg.data.length,
+        pad=cfg.data.pad,
+        frames=n_frames(cfg.data.length),
+        fade_out=p.fade_out,
     )
     config = preset.ast_config(spec.frames, data.classes)
     pretrained = None
-    if cfg.init:
-        pretrained, note = load_pretrained_ast(cfg.init, config, cfg.pos_embed)
+    if cfg.model.init:
+        pretrained, note = load_pretrained_ast(cfg.model.init, config, p.pos_embed)
         if note not in notes:
             notes.append(note)
-    adversary = adversary_settings(cfg)
-    model = AFTClassifier(config, discriminator=cfg.aft, ast=pretrained, disc_hidden=adversary.disc_hidden)
-    metrics = train_classifier(model, data, settings, seed, select_on, accelerator, progress, adversary=adversary)
+    discriminator = settings.alignment is not None and settings.alignment.uses_discriminator
+    model = AFTClassifier(config, discriminator=discriminator, ast=pretrained)
+    metrics = train_classifier(model, data, settings, seed, select_on, accelerator, progress)
     features, labels, domains = data.train
     if int(domains.sum()) > 0:  # alignment of real and synthetic train features, by a fresh probe
         pooled = pooled_features(accelerator.unwrap_model(model), features, settings.batch_size * 2)
         metrics["alignment"] = alignment(pooled, domains.numpy(), labels.numpy(), data.classes, seed=0)
+    record = SeedRecord.model_validate(metrics)
     if out is not None:
-        training = {
-            **cfg.model_dump(mode="json"),
-            "seed": seed,
-            "epochs": settings.epochs,
-            "batch_size": settings.batch_size,
-            "lr": settings.lr,
-            "ma_beta": settings.ma_beta,
-            "alpha": settings.alpha,
-            "selected_on": select_on,
-            "disc_steps": adversary.disc_steps,
-        }
-        save_model_dir(
-            out,
-            model.cpu(),
-            list(data.classes),
-            spec,
-            training,
-            {"counts": data.counts, "vocoder": data.vocoder},
-            notes,
-            metrics,
-        )
+        training = {**cfg.flat(), "seed": seed, "selected_on": select_on}
+        data_info = {"counts": data.counts, "vocoder": data.vocoder}
+        save_model_dir(out, model.cpu(), list(data.classes), spec, training, data_info, notes, record)
     accelerator.wait_for_everyone()
-    return metrics
+    return record

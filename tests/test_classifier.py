@@ -1,15 +1,18 @@
-"""AST classifier pieces: metrics, gradient reversal, save/reload, pretrained init."""
-
-import math
+"""AST classifier pieces: metrics, save/reload, pretrained init (gradient reversal: test_grl.py)."""
 
 import pytest
 import torch
-import torch.nn.functional as F
+from safetensors.torch import save_file
 from transformers import ASTForAudioClassification
 
-from respgen.classifier.grl import dann_lambda, grad_reverse, paper_lambda
 from respgen.classifier.metrics import confusion_matrix, icbhi_scores
-from respgen.classifier.model import AFTClassifier, adapt_position_embeddings, load_pretrained_ast, patch_grid
+from respgen.classifier.model import (
+    DISCRIMINATOR_FILE,
+    AFTClassifier,
+    adapt_position_embeddings,
+    load_pretrained_ast,
+    patch_grid,
+)
 from respgen.classifier.presets import PRESETS
 from respgen.errors import RespgenError
 
@@ -30,36 +33,9 @@ def test_scores_from_hand_computed_confusion_matrix():
     assert s["accuracy"] == pytest.approx(14 / 22)
 
 
-def test_lambda_schedules():
-    assert dann_lambda(0.0) == 0.0
-    assert dann_lambda(1.0) == pytest.approx(2 / (1 + math.exp(-10)) - 1)
-    assert dann_lambda(0.5) == pytest.approx(0.98661, abs=1e-5)
-    # the paper formula is ~1 from the first iterations
-    assert paper_lambda(0, 0, 10, 50) == pytest.approx(2 / (1 + math.exp(-1)) - 1)
-    assert paper_lambda(0, 1, 10, 50) > 0.55 and paper_lambda(5, 10, 10, 50) > 0.999
-
-
 def tiny_model(frames=98, discriminator=True, seed=0):
     torch.manual_seed(seed)
     return AFTClassifier(PRESETS["tiny"].ast_config(frames, CLASSES), discriminator=discriminator)
-
-
-def test_gradient_reversal_flips_and_scales_the_encoder_gradient():
-    model = tiny_model()
-    x, d = torch.randn(3, 98, 128), torch.tensor([0, 1, 1])
-    lam = 0.37
-    enc = model.ast.audio_spectrogram_transformer.embeddings.patch_embeddings.projection.weight
-
-    _, domain = model(x, lam)
-    (g_rev,) = torch.autograd.grad(F.cross_entropy(domain, d), enc)
-    pooled = model.pooled(x)
-    (g_plain,) = torch.autograd.grad(F.cross_entropy(model.discriminator(pooled), d), enc)
-    assert g_plain.abs().max() > 0
-    torch.testing.assert_close(g_rev, -lam * g_plain, rtol=1e-4, atol=1e-7)
-    # the discriminator itself gets the plain gradient
-    x2 = torch.randn(4, 8, requires_grad=True)
-    (gx,) = torch.autograd.grad((grad_reverse(x2, 2.0) * 3).sum(), x2)
-    assert torch.all(gx == -6.0)
 
 
 def test_saved_dir_reloads_with_transformers(tmp_path):
@@ -74,6 +50,34 @@ def test_saved_dir_reloads_with_transformers(tmp_path):
     torch.testing.assert_close(again, ours)
     assert dom is not None and ref.shape == (2, 4)
     assert ASTForAudioClassification.from_pretrained(tmp_path).config.id2label == dict(enumerate(CLASSES))
+
+
+def test_reload_without_or_with_an_old_mlp_discriminator(tmp_path):
+    """A plain CE model has no discriminator file; an MLP discriminator of older research runs
+    (Linear-ReLU-Linear) is not loaded: the class part is all that is needed after training."""
+    plain = tiny_model(discriminator=False).eval()
+    plain.save(tmp_path / "ce")
+    assert not (tmp_path / "ce" / DISCRIMINATOR_FILE).exists()
+    assert AFTClassifier.load(tmp_path / "ce").discriminator is None
+    model = tiny_model().eval()
+    model.save(tmp_path / "mlp")
+    mlp = torch.nn.Sequential(torch.nn.LayerNorm(64), torch.nn.Linear(64, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+    save_file(mlp.state_dict(), str(tmp_path / "mlp" / DISCRIMINATOR_FILE))
+    again = AFTClassifier.load(tmp_path / "mlp").eval()
+    x = torch.randn(2, 98, 128)
+    with torch.no_grad():
+        logits, domain = again(x)
+        torch.testing.assert_close(logits, model(x)[0])
+    assert again.discriminator is None and domain is None
+
+
+def test_discriminator_of_the_wrong_size_is_an_error(tmp_path):
+    model = tiny_model()
+    model.save(tmp_path)
+    wrong = torch.nn.Sequential(torch.nn.LayerNorm(32), torch.nn.Linear(32, 2))
+    save_file(wrong.state_dict(), str(tmp_path / DISCRIMINATOR_FILE))
+    with pytest.raises(RespgenError, match="discriminator weights do not match"):
+        AFTClassifier.load(tmp_path)
 
 
 def test_position_embedding_adaptation():

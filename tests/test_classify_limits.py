@@ -13,6 +13,7 @@ import soundfile as sf
 from respgen.classifier.data import n_frames
 from respgen.classifier.model import AFTClassifier
 from respgen.classifier.presets import PRESETS
+from respgen.classifier.run_record import SeedRecord
 from respgen.classifier.store import FeatureSpec, save_model_dir
 from respgen.labels import CLASSES
 
@@ -23,7 +24,9 @@ classify_module = importlib.import_module("respgen.classify")  # (the package ex
 def model_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("models") / "m"
     model = AFTClassifier(PRESETS["tiny"].ast_config(n_frames(1.0), CLASSES), discriminator=False)
-    save_model_dir(out, model, list(CLASSES), FeatureSpec(16000, 1.0, "repeat", n_frames(1.0)), {}, {}, [], {})
+    save_model_dir(
+        out, model, list(CLASSES), FeatureSpec(16000, 1.0, "repeat", n_frames(1.0)), {}, {}, [], SeedRecord()
+    )
     return out
 
 

@@ -1,5 +1,6 @@
-"""The command line: options generated from the config models, --print-config precedence, --seeds.
-Nothing here runs a service (--print-config stops before it), so no data or models are needed."""
+"""The command line: options generated from the config models, --print-config precedence, --seeds, and
+finetune / compare's renamed and removed options. Nothing here runs a service (--print-config, or a
+config error, stops before it), so no data or models are needed."""
 
 import json
 
@@ -15,11 +16,14 @@ COMMANDS = {
     ("vocoder", "train"): config.VocoderTrainConfig,
     ("synth",): config.SynthConfig,
     ("finetune",): config.FinetuneConfig,
+    ("compare",): config.CompareConfig,
     ("classify",): config.ClassifyConfig,
     ("quickstart",): config.QuickstartConfig,
     ("report",): config.ReportConfig,
 }
 COMMON = ("--config", "--quiet", "--json", "--debug", "--print-config")
+# options a command's config has but its command line does not offer (each compare arm sets them)
+OMITTED = {"compare": {"aft", "synthetic", "oversample"}}
 
 
 def click_command(path):
@@ -57,16 +61,24 @@ def test_all_commands_registered(cli):
 def test_options_come_from_the_config_fields(path, monkeypatch):
     monkeypatch.delenv("RESPGEN_WORKDIR", raising=False)
     params = {p.name: p for p in click_command(path).params}
-    for name, info in COMMANDS[path].model_fields.items():
+    cls = COMMANDS[path]
+    omitted = OMITTED.get(path[-1], set())
+    for name, info in config.leaf_fields(cls).items():  # a sectioned config's options are its flat keys
+        if name in omitted:
+            assert name not in params, name
+            continue
         param = params.pop(name)
         assert param.help == info.description and info.description, name
         default = field_default(info)
         if param.param_type_name == "option" and default is not None:
-            expected = ",".join(map(str, default)) if name == "seeds" else default
+            comma_separated = name in ("seeds", "arms", "synthetic_sets")  # --seeds 1,2,3, --arms ce,aft
+            expected = ",".join(map(str, default)) if comma_separated else default
             assert param.default == expected and param.show_default is not False, name
     extra = {"finetune": {"seed"}, "classify": {"csv"}}.get(path[-1], set())
-    assert set(params) == {"config", "quiet", "json", "debug", "print_config"} | extra
-    assert ("workdir" in COMMANDS[path].model_fields) == (path != ("demo-data",))
+    removed = set(config.REMOVED_KEYS) if config.sections_of(cls) else set()  # hidden: they say what replaced them
+    assert all(params[n].hidden for n in removed)
+    assert set(params) == {"config", "quiet", "json", "debug", "print_config"} | extra | removed
+    assert ("workdir" in cls.model_fields) == (path != ("demo-data",))
 
 
 @pytest.mark.parametrize(
@@ -128,7 +140,7 @@ PRECEDENCE = [
         "finetune",
         "aft = true\nseeds = [1, 2]\nepochs = 3",
         ["--seeds", "5,6", "--no-synthetic"],
-        {"aft": True, "seeds": [5, 6], "epochs": 3, "synthetic": False, "alpha": None, "adversary": "mahalanobis"},
+        {"aft": True, "seeds": [5, 6], "epochs": 3, "synthetic": False, "alpha": None, "adversary": "paired"},
     ),
     (
         ["classify", "a.wav"],
@@ -178,7 +190,7 @@ def test_print_config_defaults(cli, monkeypatch, path):
     r = cli(*path, *required.get(path[-1], []), "--print-config")
     assert r.exit_code == 0, r.output
     got = json.loads(r.stdout)
-    for key, info in COMMANDS[path].model_fields.items():
+    for key, info in config.leaf_fields(COMMANDS[path]).items():  # flat keys, as the flags spell them
         if not info.is_required():
             assert got[key] == json.loads(json.dumps(field_default(info), default=str)), key
 
@@ -200,3 +212,75 @@ def test_invalid_flag_value_is_one_line(cli):
 def test_compare_offers_no_flags_its_arms_set(cli):
     out = cli("compare", "--help").stdout
     assert "--arms" in out and "--aft" not in out and "--no-synthetic" not in out
+
+
+def test_finetune_old_names_are_accepted(cli, tmp_path):
+    """`mahalanobis` is the paired loss's old name, `fade_samples` fade_out's; compare's
+    `aft-mahalanobis` arm is `aft-paired`. The printed config has the new names only."""
+    got = json.loads(
+        cli("finetune", "--adversary", "mahalanobis", "--fade-samples", "1000", "--print-config", "--json").stdout
+    )
+    assert got["adversary"] == "paired" and got["fade_out"] == 1000 and "fade_samples" not in got
+    assert not any(isinstance(v, dict) for v in got.values())  # flat, as the flags spell them
+    toml = tmp_path / "c.toml"
+    toml.write_text('[finetune]\nadversary = "mahalanobis"\nfade_samples = 500\n')
+    got = json.loads(cli("finetune", "--config", toml, "--print-config", "--json").stdout)
+    assert got["adversary"] == "paired" and got["fade_out"] == 500
+    got = json.loads(cli("compare", "--arms", "ce,aft-mahalanobis", "--print-config", "--json").stdout)
+    assert got["arms"] == ["ce", "aft-paired"]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["finetune", "--disc-steps", "2"], ["disc-steps was removed", "joint GRL step", "--adversary grl"]),
+        (["finetune", "--disc-lr", "1e-3"], ["disc-lr was removed", "--adversary grl"]),
+        (["finetune", "--disc-hidden", "64"], ["disc-hidden was removed", "LayerNorm + Linear"]),
+        (["finetune", "--adversary", "confusion"], ["adversary", "'confusion' was removed", "'paired'", "'grl'"]),
+        (["compare", "--disc-steps", "2"], ["disc-steps was removed", "--adversary grl"]),
+        (["compare", "--adversary", "confusion"], ["'confusion' was removed", "'paired'"]),
+        (["compare", "--arms", "aft-ttur"], ["arm aft-ttur was removed", "use aft-grl"]),
+        (["compare", "--arms", "ce,aft-confusion"], ["arm aft-confusion was removed", "aft-paired"]),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) and v[0] in ("finetune", "compare") else None,
+)
+def test_removed_options_name_their_replacement(cli, tmp_path, args, fragments):
+    """One `error:` line, exit 2, before anything is written (the workdir is not even created)."""
+    work = tmp_path / "work"
+    assert_one_error(cli(*args, "--workdir", work), *fragments)
+    assert not work.exists()
+
+
+def test_removed_flag_with_a_config_file_does_not_blame_the_file(cli, tmp_path):
+    toml = tmp_path / "c.toml"
+    toml.write_text("[finetune]\nepochs = 2\n")
+    r = cli("finetune", "--config", toml, "--disc-steps", "2", "--workdir", tmp_path / "work")
+    assert_one_error(r, "disc-steps was removed")
+    assert str(toml) not in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "lines", "fragments"),
+    [
+        ("finetune", "[finetune]\ndisc_steps = 2", ["'disc_steps' in [finetune] was removed", "--adversary grl"]),
+        ("compare", "[compare]\ndisc_hidden = 64", ["'disc_hidden' in [compare] was removed", "LayerNorm + Linear"]),
+        ("finetune", "disc_lr = 1e-3", ["'disc_lr' was removed", "--adversary grl"]),
+        ("finetune", '[finetune]\nadversary = "confusion"', ["'confusion' was removed", "'paired'"]),
+        ("compare", '[compare]\narms = ["ce", "aft-ttur"]', ["arm aft-ttur was removed", "aft-grl"]),
+    ],
+)
+def test_removed_config_keys_name_their_replacement(cli, tmp_path, command, lines, fragments):
+    toml = tmp_path / "c.toml"
+    toml.write_text(lines + "\n")
+    work = tmp_path / "work"
+    assert_one_error(cli(command, "--config", toml, "--workdir", work), *fragments, str(toml))
+    assert not work.exists()
+
+
+def test_removed_options_are_hidden(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    for command in ("finetune", "compare"):
+        out = cli(command, "--help").stdout
+        assert "--adversary" in out and "[grl|paired]" in out
+        assert not any(f"--{key.replace('_', '-')}" in out for key in config.REMOVED_KEYS)
+        assert "confusion" not in out and "--fade-out" in out

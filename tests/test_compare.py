@@ -8,7 +8,9 @@ import pytest
 
 from respgen.classifier.data import features_for_rows
 from respgen.classifier.probe import alignment, pooled_features
+from respgen.classifier.run_record import RunRecord
 from respgen.classifier.store import load_model_dir
+from respgen.compare import arm_summary
 from respgen.data.manifest import read_rows
 
 
@@ -32,6 +34,8 @@ def test_compare_writes_one_run_per_arm_with_probe(cli, demo_synth: Path):
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert [a["arm"] for a in out["arms"]] == ["ce", "ce-syn", "aft"]
+    assert [a["synthetic_set"] for a in out["arms"]] == [None, "diffwave", "diffwave"]
+    assert set(out["synthetic_sets"]) == {"diffwave"}
     for arm in ("ce", "ce-syn", "aft"):
         run = demo_synth / "models" / f"cmp-{arm}"
         m = json.loads((run / "metrics.json").read_text())
@@ -44,7 +48,8 @@ def test_compare_writes_one_run_per_arm_with_probe(cli, demo_synth: Path):
     run = demo_synth / "models" / "cmp-aft"
     m = json.loads((run / "metrics.json").read_text())
     model, info = load_model_dir(run)
-    assert info.raw["training"]["adversary"] == "mahalanobis" and (run / "discriminator.safetensors").is_file()
+    assert info.raw["training"]["adversary"] == "paired"  # the default adversary
+    assert not (run / "discriminator.safetensors").exists()  # paired trains no discriminator
     classes = info.labels
     real = [x for x in read_rows(demo_synth / "data" / "manifest.jsonl") if x["split"] == "train"]
     syn = sorted(read_rows(demo_synth / "synth" / "manifest.jsonl"), key=lambda x: x["id"])
@@ -59,6 +64,12 @@ def test_compare_writes_one_run_per_arm_with_probe(cli, demo_synth: Path):
     again = alignment(feats, domains, labels, classes)
     assert again["probe_acc"] == pytest.approx(m["alignment"]["probe_acc"], abs=1e-6)
     assert again["frechet"]["crackle"] == pytest.approx(m["alignment"]["frechet"]["crackle"], rel=1e-3)
+    # the table's numbers for one arm: test scores and the probe as (mean, std), one seed: std 0
+    summary = arm_summary(RunRecord.read(run))
+    assert summary["score"] == (pytest.approx(m["test"]["score"]), 0.0)
+    assert summary["probe_acc"] == (pytest.approx(m["alignment"]["probe_acc"]), 0.0)
+    assert summary["per_class"]["crackle"] == (pytest.approx(m["test"]["per_class"]["crackle"]), 0.0)
+    assert arm_summary(RunRecord.read(demo_synth / "models" / "cmp-ce"))["probe_acc"] is None
     # the table shows every arm
     r = cli(
         "compare",
@@ -71,11 +82,15 @@ def test_compare_writes_one_run_per_arm_with_probe(cli, demo_synth: Path):
         "--length",
         "1.0",
         "--arms",
-        "ce-syn",
+        "aft-grl",
         "--name",
         "cmp2",
     )
     assert r.exit_code == 0 and "cmp2: test split" in r.stdout and "probe" in r.stdout
+    assert "aft-grl (diffwave):" in r.stdout
+    run = demo_synth / "models" / "cmp2-aft-grl"
+    assert json.loads((run / "respgen.json").read_text())["training"]["adversary"] == "grl"
+    assert (run / "discriminator.safetensors").is_file()  # the paper's discriminator
 
 
 def test_compare_rejects_per_arm_options(cli, tmp_path: Path):

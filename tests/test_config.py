@@ -63,7 +63,7 @@ def test_toml_paths_and_ints_for_floats(tmp_path):
 def test_flags_win_and_name_no_file(tmp_path):
     path = toml(tmp_path, "[finetune]\nepochs = 3\nseeds = [1, 2]\n")
     cfg = load_config(FinetuneConfig, "finetune", path, {"seeds": "7,8", "epochs": None})
-    assert cfg.seeds == [7, 8] and cfg.epochs == 3
+    assert cfg.seeds == [7, 8] and cfg.optim.epochs == 3
     msg = error(FinetuneConfig, "finetune", path, {"seeds": "7,7"})
     assert msg == "invalid seeds: seed 7 given twice"  # from a flag: no file named
 

@@ -122,6 +122,26 @@ def test_real_folder_named_latest(cli, demo_copy: Path):
     assert_clean_error(r, "must be a pointer")
 
 
+def test_diverged_finetune_is_exit_3_and_leaves_the_workspace_as_it_was(cli, demo_copy: Path, monkeypatch):
+    """A loss that stops being finite stops the run: exit 3, one `error:` line, no run folder (not even a
+    staging leftover) and `models/latest` still at the previous run. (`--lr 1.0`, the highest the
+    config allows, does not reliably diverge the tiny AST; a NaN loss is forced here.)"""
+    from types import SimpleNamespace
+
+    from respgen.classifier import training
+
+    models = demo_copy / "models"
+    (models / "old-run").mkdir(parents=True)
+    (models / "latest").symlink_to("old-run", target_is_directory=True)
+    cross_entropy = torch.nn.functional.cross_entropy
+    nan_loss = SimpleNamespace(cross_entropy=lambda *a, **k: cross_entropy(*a, **k) * float("nan"))
+    monkeypatch.setattr(training, "F", nan_loss)  # only the training step's loss
+    r = cli("finetune", "--workdir", demo_copy, "--preset", "tiny", "--epochs", "1", "--length", "1", "--name", "nan")
+    assert_clean_error(r, "error: training diverged: the loss is nan at epoch 1, step 1", "--lr", code=3)
+    assert sorted(p.name for p in models.iterdir()) == ["latest", "old-run"]
+    assert os.readlink(models / "latest") == "old-run"
+
+
 # --- item 5: leftovers and failed swaps never block prepare ------------------------------------------
 
 

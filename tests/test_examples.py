@@ -20,16 +20,19 @@ def test_toml_examples_load(name, tmp_path):
     syn = load_config(SynthConfig, "synth", path, {"classes": ["crackle"], "n": 1})
     ft = load_config(FinetuneConfig, "finetune", path, {})
     if name == "paper.toml":
-        assert (voc.preset, ft.preset, ft.alpha, ft.lr, ft.batch_size, ft.epochs) == ("base", "base", 0.2, 5e-5, 32, 50)
-        assert (ft.lambda_mode, ft.select_on, syn.length, syn.steps, prep.val_fraction) == (
-            "paper",
-            "test",
-            4.0,
-            "fast",
-            0.0,
+        o = ft.optim
+        assert (voc.preset, ft.model.preset, ft.alignment.alpha, o.lr, o.batch_size, o.epochs) == (
+            "base",
+            "base",
+            0.2,
+            5e-5,
+            32,
+            50,
         )
+        assert (ft.alignment.adversary, ft.alignment.lambda_mode, ft.selection.select_on) == ("grl", "paper", "test")
+        assert (ft.paper.fade_out, syn.length, syn.steps, prep.val_fraction) == (1000, 4.0, "fast", 0.0)
     else:
-        assert voc.preset == ft.preset == "tiny"
+        assert voc.preset == ft.model.preset == "tiny"
 
 
 def test_service_api_example_runs(tmp_path):

@@ -96,7 +96,7 @@ def test_synth_manifest_carries_distance(cli, demo_vocoder: Path, tmp_path: Path
     r = cli("synth", "--class", "wheeze", "--n", "2", "--workdir", work, "--length", "0.5")
     assert r.exit_code == 0, r.output
     assert "wheeze: mel L1" in r.stdout and "noise baseline" in r.stdout
-    rows = read_rows(work / "synth" / "manifest.jsonl")
+    rows = read_rows(work / "synth" / "diffwave" / "manifest.jsonl")
     assert all(0 < row["mel_l1"] <= 1 and 0 < row["mel_l1_noise"] <= 1 for row in rows)
 
 
@@ -104,13 +104,21 @@ def test_report_json_fidelity_keys(cli, demo_copy: Path):
     add_synthetic_rows(demo_copy, per_class=2)
     r = cli("report", "--workdir", demo_copy, "--json")
     assert r.exit_code == 0, r.output
-    fid = json.loads(r.stdout)["synthetic"]["fidelity"]
+    synthetic = json.loads(r.stdout)["synthetic"]
+    fid = synthetic["fidelity"]
     assert set(fid) == {"crackle", "wheeze", "both"}
     for c, v in fid.items():
-        assert set(v) == {"mel_l1", "mel_l1_noise", "mel_l1_real", "label_agreement"}
+        assert set(v) == {"n", "mel_l1", "mel_l1_noise", "mel_l1_real", "label_agreement"}
+        assert v["n"] == 2
         assert v["label_agreement"] is None  # no real-only model in the workspace
         assert v["mel_l1"] < v["mel_l1_noise"]  # real cycles + faint noise: far closer than noise
-    assert "## Synthetic-data fidelity" in (demo_copy / "report" / "report.md").read_text()
+    # the same numbers per set (here the legacy layout's set), with realism and diversity beside them
+    assert set(synthetic["sets"]) == {"diffwave"}
+    one = synthetic["sets"]["diffwave"]
+    assert one["fidelity"] == fid and set(one["realism"]) == set(fid) and set(one["diversity"]) == set(fid)
+    assert all(v["model"] is None for v in one["realism"].values())  # no real-only model: fbank features only
+    report = (demo_copy / "report" / "report.md").read_text()
+    assert "## Synthetic sets" in report and "### diffwave" in report
 
 
 def test_finetune_warns_on_noise_like_synthetic(demo_copy: Path):

@@ -55,9 +55,9 @@ def test_ce_run_outputs(cli, demo_copy: Path):
 
 
 def test_aft_run_and_reload(demo_synth: Path):
-    result = finetune(FinetuneConfig(workdir=demo_synth, aft=True, name="aft", **FAST))
+    result = finetune(FinetuneConfig(workdir=demo_synth, aft=True, adversary="grl", name="aft", **FAST))
     run = Path(result.run_dir)
-    assert (run / "discriminator.safetensors").is_file()
+    assert (run / "discriminator.safetensors").is_file()  # the paper's discriminator (grl only)
     info = json.loads((run / "respgen.json").read_text())
     assert info["data"]["counts"]["train_synthetic"] == {"normal": 0, "crackle": 3, "wheeze": 3, "both": 3}
     assert info["data"]["vocoder"] == [{"step": 0, "hash": "test"}]
@@ -70,8 +70,9 @@ def test_aft_run_and_reload(demo_synth: Path):
         ours, _ = AFTClassifier.load(run).eval()(x)
     torch.testing.assert_close(ref, ours)
     # the same seed gives the same model
-    again = finetune(FinetuneConfig(workdir=demo_synth, aft=True, name="aft", **FAST))
+    again = finetune(FinetuneConfig(workdir=demo_synth, aft=True, adversary="grl", name="aft", **FAST))
     assert Path(again.run_dir).name == "aft-2"
+    assert "a run named 'aft' exists; this run is 'aft-2'" in again.notes[0]  # said, not silent
     assert again.metrics["test"]["confusion"] == result.metrics["test"]["confusion"]
     assert again.metrics["history"][-1]["loss"] == pytest.approx(result.metrics["history"][-1]["loss"])
 

@@ -8,6 +8,7 @@ import torch
 from accelerate import Accelerator
 
 from respgen.classifier import training
+from respgen.classifier.alignment import Alignment
 from respgen.classifier.dataset import RunData
 from respgen.classifier.model import AFTClassifier
 from respgen.classifier.presets import PRESETS
@@ -66,18 +67,17 @@ def tiny_run(n=16, frames=98, seed=0) -> tuple[AFTClassifier, RunData]:
     return model, RunData(CLASSES, (x, y, d), {"test": (x[:8], y[:8])}, {}, [])
 
 
-def settings(**kw) -> TrainSettings:
+def settings(lambda_mode: str = "dann", **kw) -> TrainSettings:
+    """Small AFT settings: the paper's GRL step (alpha 0.2) with reversal strength by `lambda_mode`."""
     base = dict(
         epochs=4,
         batch_size=8,
         lr=1e-3,
         weight_decay=0.0,
-        aft=True,
-        alpha=0.2,
-        lambda_mode="dann",
         ma_beta=0.0,
         specaug=0.0,
         class_weights=False,
+        alignment=Alignment("grl", 0.2, lambda_mode),
     )
     return TrainSettings(**{**base, **kw})
 

@@ -15,6 +15,7 @@ import soundfile as sf
 from respgen.classifier.data import n_frames
 from respgen.classifier.model import AFTClassifier, load_pretrained_ast
 from respgen.classifier.presets import PRESETS
+from respgen.classifier.run_record import SeedRecord
 from respgen.classifier.store import FeatureSpec, save_model_dir
 from respgen.errors import RespgenError
 from respgen.labels import CLASSES
@@ -34,7 +35,9 @@ class Marker:
 def good(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("models") / "good"
     model = AFTClassifier(PRESETS["tiny"].ast_config(n_frames(1.0), CLASSES), discriminator=True)
-    save_model_dir(out, model, list(CLASSES), FeatureSpec(16000, 1.0, "repeat", n_frames(1.0)), {}, {}, [], {})
+    save_model_dir(
+        out, model, list(CLASSES), FeatureSpec(16000, 1.0, "repeat", n_frames(1.0)), {}, {}, [], SeedRecord()
+    )
     return out
 
 
@@ -118,8 +121,10 @@ def test_discriminator_mismatch(cli, good: Path, wav: Path, tmp_path: Path):
     from safetensors.torch import load_file, save_file
 
     model_dir = variant(good, tmp_path)
-    state = load_file(str(model_dir / "discriminator.safetensors"))
-    save_file({k + "_x": v for k, v in state.items()}, str(model_dir / "discriminator.safetensors"))
+    state = load_file(str(model_dir / "discriminator.safetensors"))  # the paper's head: LayerNorm + Linear
+    # the same weights, resized (a discriminator file of another shape, e.g. an older research run's MLP
+    # head, is not loaded at all: test_classifier.py)
+    save_file({k: v[..., :-1].contiguous() for k, v in state.items()}, str(model_dir / "discriminator.safetensors"))
     one_line_error(cli("classify", wav, "--model", model_dir), "discriminator weights do not match")
 
 

@@ -51,7 +51,7 @@ def test_paper_toml_finetune(cli):
         50,
         32,
     )
-    assert (ft["fade_samples"], ft["synthetic_fit"], ft["pos_embed"]) == (1000, "resize", "reference")
+    assert (ft["fade_out"], ft["synthetic_fit"], ft["pos_embed"]) == (1000, "resize", "reference")
     # flags still win over the file
     assert resolved(cli, "finetune", "--config", PAPER, "--specaug", "0", "--select-on", "val")["specaug"] == 0
 
@@ -65,7 +65,7 @@ def test_defaults_are_unchanged(cli):
         "val",
         None,
     )
-    assert (ft["lr_schedule"], ft["lr_min_factor"], ft["fade_samples"], ft["synthetic_fit"], ft["pos_embed"]) == (
+    assert (ft["lr_schedule"], ft["lr_min_factor"], ft["fade_out"], ft["synthetic_fit"], ft["pos_embed"]) == (
         "step",
         0.0,
         0,

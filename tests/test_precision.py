@@ -22,16 +22,17 @@ def test_fp16_trains_with_a_grad_scaler_and_the_paper_settings(monkeypatch):
     dtypes = []
     forward = training.AFTClassifier.forward
 
-    def spy(self, x, lambda_=0.0):
-        logits, domain = forward(self, x, lambda_)
-        dtypes.append(logits.dtype)
-        return logits, domain
+    def spy(self, x, reversal=0.0, with_pooled=False):
+        out = forward(self, x, reversal, with_pooled)
+        dtypes.append(out[0].dtype)
+        return out
 
     monkeypatch.setattr(training.AFTClassifier, "forward", spy)
     model, data = tiny_run()
     s = settings(
         epochs=3,
         lambda_mode="paper",
+        ma_beta=0.5,
         specaug=PAPER_P,
         specaug_mode="batch",
         lr_schedule="epoch",

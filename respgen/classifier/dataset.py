@@ -44,6 +44,17 @@ def pick_synthetic(rows: list[dict], classes: tuple[str, ...], per_class: int | 
     return picked
 
 
+def oversample_rows(train_real: list[dict], per_class: dict[str, int]) -> list[int]:
+    """The no-generator baseline: for each class, `per_class[c]` indices into `train_real` cycling
+    through that class's real cycles in id order (each repeated as evenly as the count allows)."""
+    out: list[int] = []
+    for c, n in per_class.items():
+        mine = sorted((i for i, r in enumerate(train_real) if r["label"] == c), key=lambda i: train_real[i]["id"])
+        if mine:
+            out += [mine[k % len(mine)] for k in range(n)]
+    return out
+
+
 def assemble(
     classes: tuple[str, ...],
     manifest: Path,
@@ -54,13 +65,20 @@ def assemble(
     pad: str,
     fade_out: int = 0,
     synthetic_fit: str = "pad",
+    oversample: dict[str, int] | None = None,
 ) -> RunData:
     """Features for the real train cycles followed by `synthetic`, and for the val/test splits.
     `fade_out`: samples faded out at the end of padded cycles; `synthetic_fit`: `pad` (as real cycles)
-    or `resize` (the synthetic clip's fbank resized to the real clips' frame count)."""
+    or `resize` (the synthetic clip's fbank resized to the real clips' frame count). `oversample`
+    {class: n}: n more train rows of the class, copies of its real train cycles (`oversample_rows`)."""
     index = {c: i for i, c in enumerate(classes)}
     train_real = [r for r in real if r["split"] == "train"]
     feats = [features_for_rows(manifest, train_real, length, pad, fade_out)]
+    extra = oversample_rows(train_real, oversample or {})
+    oversampled = [train_real[i] for i in extra]
+    if extra:
+        feats[0] = torch.cat([feats[0], feats[0][torch.tensor(extra)]])
+        train_real = train_real + oversampled
     if synthetic:
         feats.append(features_for_rows(synth_manifest, synthetic, length, pad, fade_out, fit=synthetic_fit))
     labels = torch.tensor([index[r["label"]] for r in train_real + synthetic])
@@ -75,7 +93,10 @@ def assemble(
     def by_class(rows):
         return {c: sum(1 for r in rows if r["label"] == c) for c in classes}
 
-    counts = {"train_real": by_class(train_real), "train_synthetic": by_class(synthetic)}
+    counts = {"train_real": by_class(train_real[: len(train_real) - len(oversampled)])}
+    counts["train_synthetic"] = by_class(synthetic)
+    if oversampled:
+        counts["train_oversampled"] = by_class(oversampled)
     counts.update({split: by_class([r for r in real if r["split"] == split]) for split in ("val", "test")})
     vocoders = sorted({json.dumps(r.get("vocoder"), sort_keys=True) for r in synthetic})
     return RunData(

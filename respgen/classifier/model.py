@@ -19,46 +19,34 @@ from respgen.classifier.grl import grad_reverse
 from respgen.errors import RespgenError
 
 DISCRIMINATOR_FILE = "discriminator.safetensors"
+OLD_MLP_KEYS = {"0.weight", "0.bias", "1.weight", "1.bias", "3.weight", "3.bias"}  # LayerNorm, Linear, ReLU, Linear
 
 
-def discriminator_head(hidden: int, eps: float, mlp_hidden: int = 0) -> nn.Sequential:
-    """LayerNorm + Linear(hidden, 2); with `mlp_hidden` > 0 a one-hidden-layer MLP as in DANN
-    (LayerNorm, Linear, ReLU, Linear)."""
-    if mlp_hidden > 0:
-        return nn.Sequential(
-            nn.LayerNorm(hidden, eps=eps), nn.Linear(hidden, mlp_hidden), nn.ReLU(), nn.Linear(mlp_hidden, 2)
-        )
+def discriminator_head(hidden: int, eps: float) -> nn.Sequential:
+    """The paper's real/synthetic head: LayerNorm + Linear(hidden, 2)."""
     return nn.Sequential(nn.LayerNorm(hidden, eps=eps), nn.Linear(hidden, 2))
 
 
 class AFTClassifier(nn.Module):
-    def __init__(
-        self,
-        config: ASTConfig,
-        discriminator: bool = True,
-        ast: ASTForAudioClassification | None = None,
-        disc_hidden: int = 0,
-    ):
-        """A new AST from `config`, or `ast` (e.g. pretrained) as it is; plus a new discriminator head
-        (linear, or an MLP with `disc_hidden` units)."""
+    def __init__(self, config: ASTConfig, discriminator: bool = True, ast: ASTForAudioClassification | None = None):
+        """A new AST from `config`, or `ast` (e.g. pretrained) as it is; plus, with `discriminator`, a new
+        real/synthetic head (the paper's AFT)."""
         super().__init__()
         self.ast = ast if ast is not None else ASTForAudioClassification(config)
         h, eps = self.ast.config.hidden_size, self.ast.config.layer_norm_eps
-        self.discriminator = discriminator_head(h, eps, disc_hidden) if discriminator else None
+        self.discriminator = discriminator_head(h, eps) if discriminator else None
 
     def pooled(self, features: torch.Tensor) -> torch.Tensor:
         """[B, frames, 128] fbank -> [B, hidden] (mean of the CLS and distillation tokens)."""
         return self.ast.audio_spectrogram_transformer(features).pooler_output
 
-    def forward(self, features: torch.Tensor, lambda_: float = 0.0, reverse: bool = True, with_pooled: bool = False):
+    def forward(self, features: torch.Tensor, reversal: float = 0.0, with_pooled: bool = False):
         """(class logits, domain logits or None); the discriminator sees the pooled feature behind a
-        gradient-reversal layer of strength `lambda_` (`reverse=False`: plain gradient, for domain
-        confusion). `with_pooled` adds the pooled feature as a third output."""
+        gradient-reversal layer of strength `reversal`. `with_pooled` adds the pooled feature as a third
+        output."""
         pooled = self.pooled(features)
         logits = self.ast.classifier(pooled)
-        domain = None
-        if self.discriminator is not None:
-            domain = self.discriminator(grad_reverse(pooled, lambda_) if reverse else pooled)
+        domain = None if self.discriminator is None else self.discriminator(grad_reverse(pooled, reversal))
         return (logits, domain, pooled) if with_pooled else (logits, domain)
 
     def save(self, out: Path) -> None:
@@ -72,17 +60,17 @@ class AFTClassifier(nn.Module):
     @classmethod
     def load(cls, model_dir: Path) -> "AFTClassifier":
         """A model dir written by `save`: safetensors weights only (a pickle is never loaded), and every
-        weight must match `config.json` exactly (no missing, unexpected or resized weight). The
-        discriminator's shape (linear head or MLP) is read from its weights."""
+        weight must match `config.json` exactly (no missing, unexpected or resized weight). A
+        discriminator of another shape (the MLP of older research runs) is not loaded: only the class
+        part is needed after training."""
         model_dir = Path(model_dir)
         require_safetensors(model_dir)
         ast = _from_pretrained(model_dir, local_files_only=True)
         disc = model_dir / DISCRIMINATOR_FILE
         state = load_file(str(disc)) if disc.is_file() else None
-        mlp_hidden = (
-            int(state["1.weight"].shape[0]) if state is not None and "3.weight" in state and "1.weight" in state else 0
-        )
-        model = cls(ast.config, discriminator=state is not None, ast=ast, disc_hidden=mlp_hidden)
+        if state is not None and set(state) == OLD_MLP_KEYS:
+            state = None  # the removed MLP head of older research runs
+        model = cls(ast.config, discriminator=state is not None, ast=ast)
         if state is not None:
             expected = model.discriminator.state_dict()
             if state.keys() != expected.keys() or any(state[k].shape != expected[k].shape for k in state):

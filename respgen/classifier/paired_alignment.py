@@ -16,8 +16,8 @@ features; delta^T S^-1 delta is (up to the shrinkage) the squared separation tha
 discriminant (LDA) sees, so driving it to zero is what takes the probe's signal away. It is invariant
 to rescaling the features, so it cannot be met by collapsing them.
 
-A discriminator is not needed for the loss; `adversary.Adversary` still trains one on the detached
-features so every run logs `disc_acc` as the other kinds do. The loss is switched on late (`ramp_weight`):
+No discriminator is involved (the fresh probe of `classifier.probe` measures what is left). The loss
+is switched on late (`ramp_weight`):
 from the first step it collapses the features before the classes are learned (measured on the
 distortion testbed, docs/classifier.md).
 """

@@ -5,7 +5,7 @@
 - `preprocessor_config.json`: transformers' `ASTFeatureExtractor` for the same input length;
 - `respgen.json`: labels, the feature spec (how a clip becomes the model's input), training settings,
   data counts and notes;
-- `metrics.json`: the chosen epoch's metrics and the per-epoch history.
+- `metrics.json`: the chosen epoch's metrics and the per-epoch history (`classifier.run_record`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from transformers import ASTFeatureExtractor
 from respgen import __version__
 from respgen.atomic import write_json
 from respgen.classifier.model import AFTClassifier
+from respgen.classifier.run_record import RunRecord, SeedRecord
 from respgen.errors import RespgenError
 
 INFO_FILE = "respgen.json"
-METRICS_FILE = "metrics.json"
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def save_model_dir(
     training: dict,
     data: dict,
     notes: list[str],
-    metrics: dict,
+    metrics: SeedRecord,
 ) -> None:
     """Write every file of a model dir into `out` (a staging folder: the caller swaps it in)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -77,16 +77,7 @@ def save_model_dir(
             "notes": notes,
         },
     )
-    write_metrics(out, metrics)
-
-
-def write_metrics(out: Path, metrics: dict) -> None:
-    write_json(out / METRICS_FILE, metrics)
-
-
-def read_metrics(model_dir: Path) -> dict | None:
-    path = model_dir / METRICS_FILE
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    RunRecord.of({metrics.seed or 0: metrics}).write(out)
 
 
 def read_info(model_dir: Path) -> ModelInfo:
@@ -125,16 +116,16 @@ def load_model_dir(model_dir: Path) -> tuple[AFTClassifier, ModelInfo]:
     return model.eval(), info
 
 
-def find_runs(models: Path) -> list[tuple[str, Path, dict]]:
-    """(name, dir, metrics) of every finished run under `models`, oldest first (pointers and
-    staging folders skipped)."""
+def find_runs(models: Path) -> list[tuple[str, Path, RunRecord]]:
+    """(name, dir, record) of every finished run under `models`, oldest first (pointers, staging
+    folders and folders without a readable metrics.json skipped)."""
     runs = []
     if models.is_dir():
         dirs = (p for p in models.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
         for d in sorted(dirs, key=lambda p: p.stat().st_mtime):
-            metrics = read_metrics(d)
-            if metrics is not None:
-                runs.append((d.name, d, metrics))
+            record = RunRecord.read(d)
+            if record is not None:
+                runs.append((d.name, d, record))
     return runs
 
 

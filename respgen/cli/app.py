@@ -61,13 +61,16 @@ def vocoder_import(run: Run) -> None:
     run("respgen.import_vocoder:import_vocoder", render.vocoder_import)
 
 
-@command(app, config.SynthConfig, spelling={"classes": flag("--class")}, progress="synth")
+@command(app, config.SynthConfig, spelling={"classes": flag("--class"), "set_name": flag("--set")}, progress="synth")
 def synth(run: Run) -> None:
     """Re-vocode mels of real train cycles of a class into new waveforms (resumable)."""
     run("respgen.synth:synthesize", render.synth)
 
 
-@command(app, config.FinetuneConfig, spelling={"seeds": flag("--seeds", type=str)}, progress="finetune (epochs)")
+FINETUNE_SPELLING = {"seeds": flag("--seeds", type=str), "fade_out": flag("--fade-out", "--fade-samples")}
+
+
+@command(app, config.FinetuneConfig, spelling=FINETUNE_SPELLING, progress="finetune (epochs)")
 def finetune(
     run: Run,
     seed: Annotated[int | None, typer.Option("--seed", help="One seed: the same as --seeds N")] = None,
@@ -81,9 +84,13 @@ def finetune(
 @command(
     app,
     config.CompareConfig,
-    spelling={"seeds": flag("--seeds", type=str), "arms": flag("--arms", type=str)},
+    spelling={
+        **FINETUNE_SPELLING,
+        "arms": flag("--arms", type=str),
+        "synthetic_sets": flag("--synthetic-sets", type=str),
+    },
     progress="compare (epochs)",
-    omit=("aft", "synthetic"),  # each arm sets them
+    omit=("aft", "synthetic", "oversample"),  # each arm sets them
 )
 def compare(run: Run) -> None:
     """The paper's comparison: one finetune run per arm (real only, + synthetic, AFT), same seeds, side by side."""

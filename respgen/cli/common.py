@@ -27,6 +27,7 @@ from pydantic_core import PydanticUndefined
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from respgen.config import REMOVED_KEYS, leaf_fields, sections_of
 from respgen.errors import RespgenError
 from respgen.workspace import WORKDIR_ENV
 
@@ -91,19 +92,19 @@ def command(
     def decorate(fn: Callable[..., None]) -> Callable[..., None]:
         cmd_name = name or fn.__name__.replace("_", "-")
         own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name != "run"]
+        leaves = {n: f for n, f in leaf_fields(cfg_cls).items() if n not in omit}
         fields = [
-            _field_param(n, f, n in arguments, {**SPELLING, **(spelling or {})}.get(n))
-            for n, f in cfg_cls.model_fields.items()
-            if n not in omit
+            _field_param(n, f, n in arguments, {**SPELLING, **(spelling or {})}.get(n)) for n, f in leaves.items()
         ]
-        params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in fields + own + COMMON]
+        removed = [_removed_option(n) for n in REMOVED_KEYS] if sections_of(cfg_cls) else []
+        params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in fields + removed + own + COMMON]
         clash = {p.name for p in params if [q.name for q in params].count(p.name) > 1}
         assert not clash, f"{cmd_name}: option names used twice: {clash}"
 
         @functools.wraps(fn, assigned=("__module__", "__name__", "__qualname__", "__doc__"), updated=())
         def wrapper(ctx: typer.Context, **kwargs: Any) -> None:
             opts = {p.name: kwargs.pop(p.name) for p in COMMON}
-            flags = {n: kwargs.pop(n) for n in cfg_cls.model_fields if n not in omit}
+            flags = {n: kwargs.pop(n) for n in [*leaves, *(p.name for p in removed)]}
             flags = {k: v for k, v in flags.items() if _given(ctx, k) and v is not None and v != []}
             fn(Run(cfg_cls, section or fn.__name__, flags, progress, **opts), **kwargs)
 
@@ -134,6 +135,12 @@ def _field_param(name: str, info: FieldInfo, positional: bool, spell: Flag | Non
     opt = typer.Option(*decls, help=info.description, metavar=metavar, envvar=spell.envvar)
     annotation = Annotated[typ | None, opt]
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=_default(info, typ))
+
+
+def _removed_option(name: str) -> inspect.Parameter:
+    """A hidden option for a removed config key: given, the config says what replaced it (one line)."""
+    opt = typer.Option(f"--{_kebab(name)}", hidden=True)
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[str | None, opt], default=None)
 
 
 def _given(ctx: typer.Context, name: str) -> bool:
@@ -196,7 +203,7 @@ class Run:
 
         cfg = run_service(lambda: load_config(self.cfg_cls, self.section, self.config, self.flags), self.debug)
         if self.print_config:
-            print_json(cfg.model_dump(mode="json"))
+            print_json(cfg.flat() if hasattr(cfg, "flat") else cfg.model_dump(mode="json"))  # keys as flags spell them
             raise typer.Exit(0)
 
         def go() -> Any:

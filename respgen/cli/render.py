@@ -78,28 +78,24 @@ def _pct(x) -> str:
     return "-" if x is None or math.isnan(x) else f"{100 * x:.2f}"
 
 
-def metrics(metrics: dict) -> None:
-    """Sp / Se / Score per eval split (one seed), or mean ± std over seeds."""
-    epoch = f", epoch {metrics['best_epoch']}" if "best_epoch" in metrics else ""
-    table = Table(title=f"selected on {metrics['selected_on']}{epoch}")
+def metrics(record: Any) -> None:
+    """Sp / Se / Score per eval split of a run (`RunRecord`): one seed, or mean ± std over seeds."""
+    several = len(record.seeds) > 1
+    epochs = ", ".join(str(e) for e in record.best_epochs() if e is not None)
+    table = Table(title=f"selected on {record.selected_on}" + (f", epoch {epochs}" if epochs else ""))
     for col in ("split", "Sp %", "Se %", "Score %", "accuracy %"):
         table.add_column(col, justify="right")
-    keys = ("sp", "se", "score", "accuracy")
-    if "mean" in metrics:
-        for split, mean in metrics["mean"].items():
-            std = metrics["std"][split]
-            table.add_row(split, *(f"{100 * mean[k]:.2f} ± {100 * std[k]:.2f}" for k in keys))
-    else:
-        for split in ("val", "test"):
-            if split in metrics:
-                table.add_row(split, *(_pct(metrics[split][k]) for k in keys))
+    for split in record.splits():
+        table.add_row(
+            split, *(_ms(record.metric(split, k), several, digits=2) for k in ("sp", "se", "score", "accuracy"))
+        )
     console.print(table)
 
 
 def finetune(result: Any) -> None:
     for note in result.notes:
         _plain(note)
-    metrics(result.metrics)
+    metrics(result.record)
     console.print(f"model: {result.run_dir}")
 
 
@@ -143,7 +139,10 @@ def stage(stage: Any) -> None:
 
 
 def quickstart(result: Any) -> None:
+    for name, quality in result.sets.items():
+        synthetic_quality(name, quality)
     if result.comparison is not None:
+        _plain(f"compared on synthetic set {result.compared_set}: {result.why}")
         compare(result.comparison)
     t = result.test
     console.print(
@@ -153,6 +152,8 @@ def quickstart(result: Any) -> None:
 
 
 def report(result: Any) -> None:
+    for line in result.missing:
+        _plain(f"missing: {line}")
     console.print(f"report: {result.report} ({len(result.figures)} figures, {len(result.runs)} runs)")
 
 
@@ -165,32 +166,66 @@ def vocoder_import(result) -> None:
     console.print(f"checkpoint: {result.checkpoint}")
 
 
-def _ms(pair, std: bool = True) -> str:
-    if pair is None or pair[0] is None:
+def _ms(pair, std: bool = True, digits: int = 1) -> str:
+    """A (mean, std) fraction as a percentage, "± std" when `std`."""
+    if pair is None or pair[0] is None or math.isnan(pair[0]):
         return "-"
     mean, sd = pair
-    return f"{100 * mean:.1f} ± {100 * sd:.1f}" if std else f"{100 * mean:.1f}"
+    return f"{100 * mean:.{digits}f} ± {100 * sd:.{digits}f}" if std else f"{100 * mean:.{digits}f}"
 
 
 def compare(result: Any) -> None:
-    """The arms side by side: test Sp / Se / Score, per-class accuracy and the probe's real/synthetic accuracy."""
+    """The arms side by side: test Sp / Se / Score, per-class accuracy and the probe's real/synthetic
+    accuracy; then each synthetic set's fidelity, realism and diversity."""
     from respgen.compare import arm_summary
 
     several = len(result.seeds) > 1
     table = Table(
         title=f"{result.name}: test split, %" + (f" (mean ± std over seeds {result.seeds})" if several else "")
     )
-    for col in ("arm", "Sp", "Se", "Score", *(f"{c} acc" for c in result.classes), "probe acc"):
-        table.add_column(col, justify="left" if col == "arm" else "right")
+    for col in ("arm", "set", "Sp", "Se", "Score", *(f"{c} acc" for c in result.classes), "probe acc"):
+        table.add_column(col, justify="left" if col in ("arm", "set") else "right")
     for arm in result.arms:
-        s = arm_summary(arm.metrics, result.classes)
+        s = arm_summary(arm.record)
         cells = [_ms(s[k], several) for k in ("sp", "se", "score")]
         cells += [_ms(s["per_class"][c], several) for c in result.classes]
-        table.add_row(arm.label, *cells, _ms(s["probe_acc"], several))
+        table.add_row(arm.label, arm.synthetic_set or "-", *cells, _ms(s["probe_acc"], several))
     console.print(table)
     _plain(
         "probe acc: a fresh logistic-regression probe telling real from synthetic train features of the final "
         "model (50% = indistinguishable)."
     )
+    for name, quality in result.sets.items():
+        synthetic_quality(name, quality)
     for arm in result.arms:
-        _plain(f"{arm.arm}: {arm.run_dir}")
+        _plain(f"{arm.arm}{'' if arm.synthetic_set is None else ' (' + arm.synthetic_set + ')'}: {arm.run_dir}")
+
+
+def synthetic_quality(name: str, quality: dict) -> None:
+    """One synthetic set per class: fidelity (mel L1 vs noise, label agreement), realism (two-sample probe
+    accuracy, 50% = indistinguishable from held-out real cycles) and diversity (near-copy or not)."""
+    from respgen.diversity import diversity_sentence
+
+    table = Table(title=f"synthetic set {name}")
+    cols = ("class", "mel L1", "noise", "label agr. %", "realism model %", "realism fbank %", "copy ratio")
+    for col in cols:
+        table.add_column(col, justify="left" if col == "class" else "right")
+    fidelity, realism, diversity = quality.get("fidelity", {}), quality.get("realism", {}), quality.get("diversity", {})
+
+    def num(x, fmt="{:.3f}") -> str:
+        return "-" if x is None else fmt.format(x)
+
+    for c, f in fidelity.items():
+        r, d = realism.get(c, {}), diversity.get(c, {})
+        table.add_row(
+            c,
+            num(f.get("mel_l1")),
+            num(f.get("mel_l1_noise")),
+            num(f.get("label_agreement"), "{:.0%}").rstrip("%"),
+            num(r.get("model"), "{:.0%}").rstrip("%"),
+            num(r.get("fbank"), "{:.0%}").rstrip("%"),
+            num(d.get("copy_ratio"), "{:.2f}x"),
+        )
+    console.print(table)
+    for c, d in diversity.items():
+        _plain(diversity_sentence(c, d))

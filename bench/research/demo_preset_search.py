@@ -1,10 +1,11 @@
-"""The search behind the `demo` vocoder preset (issue 10 item 6; results in docs/benchmarks.md).
+"""The search behind the `demo` vocoder preset (issue 10 item 6; research code: bench/research/README.md;
+results in docs/research-notes.md).
 
 On the demo data: one real-only tiny AST (`finetune --preset tiny --no-synthetic`), then for each
 candidate vocoder configuration a fresh vocoder trained in its own workdir, `synth` of 32 cycles per
-minority class, and `bench/fidelity_check.py` over the synth manifest.
+minority class, and `fidelity_check.py` (next to this script) over the synthetic set.
 
-    python bench/demo_preset_search.py OUT [--cpu] [--only NAME ...]
+    python bench/research/demo_preset_search.py OUT [--cpu] [--only NAME ...]
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def main() -> None:
     for name, (layers, channels, cycle, crop, batch, lr, steps) in CANDIDATES.items():
         if a.only and name not in a.only:
             continue
+        # `vocoder train` takes a preset name, not its sizes: each candidate replaces the `demo` preset's
+        # entry (in this process only) and trains with --preset demo
         PRESETS["demo"] = VocoderParams(
             residual_layers=layers, residual_channels=channels, dilation_cycle=cycle, crop_frames=crop
         )

@@ -1,6 +1,9 @@
-"""An alignment loss that is NOT in respgen, measured on the distortion testbed: does pulling every
-synthetic cycle's pooled feature towards its real source's make a fresh probe fail? (Issue 11; the
-answer measured so far is no: docs/classifier.md, "Tried and not adopted".)
+"""An earlier form of the paired alignment loss, NOT the one in respgen, measured on the distortion
+testbed: does pulling every synthetic cycle's pooled feature towards its real source's (squared
+differences, optionally per dimension) make a fresh probe fail? (Issue 11; measured: not on every seed.
+respgen's `--adversary paired` measures the difference in the features' covariance metric instead:
+respgen/classifier/paired_alignment.py.
+Research code: bench/research/README.md; results in docs/research-notes.md.)
 
 Each synthetic cycle of the testbed (bench_alignment.py) is a distorted copy of one real train cycle
 (`conditioned_on`), as a re-vocoded cycle is of the cycle whose mel it was made from. The tiny AST is
@@ -14,7 +17,7 @@ preset's), no checkpoint selection: every `--every` epochs it prints the mean CE
 loss, the fresh probe's accuracy (respgen.classifier.probe, as in every run's metrics.json) and the
 test Score.
 
-    python bench/bench_paired_alignment.py [--workdir /tmp/tb] [--seeds 1,2,3] [--epochs 60]
+    python bench/research/bench_paired_alignment.py [--workdir /tmp/tb] [--seeds 1,2,3] [--epochs 60]
         [--alpha 1] [--beta 10] [--start 0.3] [--ramp 0.25] [--per-dim] [--every 10]
 """
 
@@ -37,7 +40,6 @@ def pair_loss(synthetic: torch.Tensor, real: torch.Tensor, beta: float, scale: t
 
 def run(work: Path, seed: int, args) -> list[tuple]:
     from respgen.classifier.data import n_frames
-    from respgen.classifier.dataset import pick_synthetic
     from respgen.classifier.model import AFTClassifier
     from respgen.classifier.presets import PRESETS
     from respgen.classifier.probe import pooled_features, probe_accuracy
@@ -47,12 +49,8 @@ def run(work: Path, seed: int, args) -> list[tuple]:
     from respgen.workspace import Workspace
 
     cfg = FinetuneConfig(workdir=work, preset="tiny", length=args.length, synthetic=True)
-    ws = Workspace(work)
-    data = load_run_data(cfg, ws)
-    real_train = [r for r in ws.real_rows() if r["split"] == "train"]
-    position = {r["id"]: i for i, r in enumerate(real_train)}
-    synthetic = pick_synthetic(ws.synthetic_rows(), ws.classes(), None)
-    partner = torch.tensor([-1] * len(real_train) + [position.get(r["conditioned_on"], -1) for r in synthetic])
+    data, _ = load_run_data(cfg, Workspace(work))
+    partner = data.sources  # per train row: the row of its real source (-1: a real row, or no source)
     preset = PRESETS["tiny"]
     torch.manual_seed(seed)
     model = AFTClassifier(preset.ast_config(n_frames(args.length), data.classes), discriminator=False)

@@ -1,11 +1,12 @@
-"""Does AFT align real and synthetic features? A testbed where the answer is known.
+"""Does AFT align real and synthetic features? A testbed where the answer is known. (Research code:
+bench/research/README.md; results in docs/research-notes.md.)
 
 The demo workspace (demo-data + prepare) gets a "synthetic" manifest that is NOT vocoded: every real
 train cycle of the minority classes passed through a fixed, clearly audible distortion (a spectral
-tilt, +6 dB/octave pre-emphasis followed by a 4th-order band-pass 300-3000 Hz, and white noise at
-10 dB SNR). Class content is kept and only the domain changes, so a method that aligns should drive a
-fresh real/synthetic probe towards 50% without costing test Score. This separates "AFT does not
-align" from "the vocoder makes noise".
+tilt, +6 dB/octave pre-emphasis followed by a 4th-order Butterworth band-pass 300-3000 Hz, and white
+noise at 10 dB SNR). Class content is kept and only the domain changes, so a method that aligns should
+drive a fresh real/synthetic probe towards 50% without costing test Score. This separates "AFT does
+not align" from "the vocoder makes noise".
 
 Every arm of `respgen compare` runs with the same seeds (tiny preset, short inputs, few epochs) and
 the script prints a markdown table: probe accuracy and test Sp / Se / Score / per-class accuracy,
@@ -13,17 +14,18 @@ mean ± std over seeds. Every arm keeps its last epoch (`--select-on last`, the 
 testbed's 16 val cycles make val selection noise, and an epoch picked before an adversary has done its
 work says nothing about the adversary.
 
-    python bench/bench_alignment.py [--seeds 1,2,3] [--epochs 40] [--length 2.0] [--select-on last]
-        [--arms ce,ce-syn,aft-grl,aft-ttur,aft-confusion,aft-mahalanobis] [--workdir DIR] [--quickstart DIR]
+    python bench/research/bench_alignment.py [--seeds 1,2,3] [--epochs 40] [--length 2.0] [--select-on last]
+        [--arms ce,ce-syn,aft-grl,aft-paired] [--workdir DIR] [--quickstart DIR] [--extra JSON]
         [--detach-real-target]
 
 `--quickstart DIR`: run the same arms on an existing (quickstart) workspace with vocoded synthetic
-cycles instead of building the testbed.
+cycles instead of building the testbed. `--extra`: more finetune settings for every arm, as JSON of
+flat keys, e.g. '{"alpha": 0.3}' or '{"align_warmup": 0.1}'.
 
-`--detach-real-target` (an ablation, not a respgen option): the mahalanobis loss sees the real
-sources' features detached, so only the synthetic side can move towards the real one (in respgen both
-sides get its gradient). It tells whether alignment comes from mapping the synthetic cycles onto the
-real ones or from moving the real features.
+`--detach-real-target` (an ablation, not a respgen option): the paired loss sees the real sources'
+features detached, so only the synthetic side can move towards the real one (in respgen both sides
+get its gradient). It tells whether alignment comes from mapping the synthetic cycles onto the real
+ones or from moving the real features.
 """
 
 from __future__ import annotations
@@ -35,10 +37,28 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import butter, lfilter
+import torch
+import torchaudio.functional as AF
 
 SNR_DB = 10.0
 MINORITY = ("crackle", "wheeze", "both")
+
+
+def butter_bandpass(low: float, high: float, fs: float, order: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """(b, a) of a digital Butterworth band-pass (2 x `order` poles), as `scipy.signal.butter(order,
+    [low, high], btype="bandpass", fs=fs)` computes it (without scipy, not a respgen dependency): the
+    analog prototype's poles, moved to the band (pre-warped edges), then the bilinear transform."""
+    prototype = -np.exp(1j * np.pi * np.arange(-order + 1, order, 2) / (2 * order))  # poles, cutoff 1 rad/s
+    w1, w2 = (2 * fs * np.tan(np.pi * f / fs) for f in (low, high))  # pre-warped band edges (rad/s)
+    bw, wo = w2 - w1, np.sqrt(w1 * w2)
+    half = prototype * bw / 2
+    poles = np.concatenate([half + np.sqrt(half**2 - wo**2), half - np.sqrt(half**2 - wo**2)])
+    gain = bw**order  # the band-pass has `order` zeros at s = 0 and `order` at infinity
+    fs2 = 2 * fs
+    z_poles = (fs2 + poles) / (fs2 - poles)
+    z_zeros = np.concatenate([np.ones(order), -np.ones(order)])  # s = 0 -> z = 1; s = inf -> z = -1
+    gain = gain * np.real(fs2**order / np.prod(fs2 - poles))
+    return gain * np.real(np.poly(z_zeros)), np.real(np.poly(z_poles))
 
 
 def distort(
@@ -46,8 +66,8 @@ def distort(
 ) -> np.ndarray:
     """The fixed domain shift: tilt (pre-emphasis) + band-pass 300-3000 Hz + white noise at `snr_db`."""
     tilted = np.append(audio[0], audio[1:] - 0.95 * audio[:-1])
-    b, a = butter(2, [300, 3000], btype="bandpass", fs=sample_rate)
-    y = lfilter(b, a, tilted)
+    b, a = butter_bandpass(300, 3000, sample_rate)
+    y = AF.lfilter(torch.from_numpy(tilted).double(), torch.from_numpy(a), torch.from_numpy(b), clamp=False).numpy()
     y = y * (np.sqrt(np.mean(audio**2)) / (np.sqrt(np.mean(y**2)) + 1e-12))  # keep the level
     noise = rng.standard_normal(len(y)) * np.sqrt(np.mean(y**2) / 10 ** (snr_db / 10))
     return (y + noise).astype(np.float32)
@@ -96,7 +116,7 @@ def table(result, seconds: float) -> str:
         "|---|--:|--:|--:|--:|" + "--:|" * len(result.classes),
     ]
     for arm in result.arms:
-        s = arm_summary(arm.metrics, result.classes)
+        s = arm_summary(arm.record)
         lines.append(
             f"| {arm.arm} | {ms(s['probe_acc'])} | {ms(s['sp'])} | {ms(s['se'])} | {ms(s['score'])} | "
             + " | ".join(ms(s["per_class"][c]) for c in result.classes)
@@ -107,15 +127,15 @@ def table(result, seconds: float) -> str:
 
 
 def detach_real_target() -> None:
-    """Patch `Adversary.paired_term` (this process only) to detach the real sources' features."""
-    from respgen.classifier.adversary import Adversary
+    """The ablation: the paired loss with the real sources' features detached. respgen has no option for
+    it, so this patches, in this process only, the loss class that `train_classifier` instantiates."""
+    from respgen.classifier import training
 
-    paired_term = Adversary.paired_term
+    class DetachedRealTarget(training.PairedMahalanobis):
+        def __call__(self, synthetic, real, batch=None):
+            return super().__call__(synthetic, real.detach(), batch)
 
-    def detached(self, pooled, source, has_source, lam):
-        return paired_term(self, pooled, source.detach(), has_source, lam)
-
-    Adversary.paired_term = detached
+    training.PairedMahalanobis = DetachedRealTarget  # local to this bench process
 
 
 def main() -> None:
@@ -123,12 +143,12 @@ def main() -> None:
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--length", type=float, default=2.0)
-    ap.add_argument("--arms", default="ce,ce-syn,aft-grl,aft-ttur,aft-confusion,aft-mahalanobis")
+    ap.add_argument("--arms", default="ce,ce-syn,aft-grl,aft-paired")
     ap.add_argument("--select-on", default="last", choices=("val", "test", "last"))
     ap.add_argument("--workdir", type=Path, default=None, help="Build the testbed here (default: a temp dir)")
     ap.add_argument("--quickstart", type=Path, default=None, help="Use this workspace instead of the testbed")
     ap.add_argument("--snr", type=float, default=SNR_DB, help="SNR (dB) of the added noise")
-    ap.add_argument("--extra", default="{}", help="JSON of extra CompareConfig fields (e.g. disc_lr)")
+    ap.add_argument("--extra", default="{}", help='JSON of extra finetune settings, flat keys (e.g. {"alpha": 0.3})')
     ap.add_argument("--detach-real-target", action="store_true", help="Ablation: only the synthetic side moves")
     args = ap.parse_args()
     if args.detach_real_target:
@@ -152,7 +172,7 @@ def main() -> None:
             name=f"bench-{time.strftime('%H%M%S')}",
             **json.loads(args.extra),
         )
-        result = compare(cfg)
+        result = compare(cfg, quality=False)  # the arms only (the testbed's copies are not a vocoder's)
         print(table(result, time.perf_counter() - t))
 
 

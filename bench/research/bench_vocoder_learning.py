@@ -1,4 +1,5 @@
-"""Learning parity with the reference DiffWave (the PyPI `diffwave` package, lmnt-com).
+"""Learning parity with the reference DiffWave (the PyPI `diffwave` package, lmnt-com). Research code
+(bench/research/README.md; results in docs/research-notes.md): learning numbers, not timings.
 
 Trains ours (respgen's model, noise schedule and training-step formula, as in respgen/vocoder/training.py)
 and the reference (its model class stepped by its own `DiffWaveLearner.train_step`) with the same small
@@ -11,7 +12,7 @@ conditioning mel (`respgen.fidelity.mel_l1_to_mel`, the distance every respgen c
 in dB: 100 x the mean absolute difference of the [0, 1]-scaled log-mels). Only learning numbers are reported; timings on a shared CPU mean nothing.
 
     pip install --no-deps diffwave   # (its learner imports tensorboard: stubbed here, it only logs)
-    python bench/bench_vocoder_learning.py [--steps 400] [--batch-size 4] [--crop-frames 16] [--seed 0] [--every 50]
+    python bench/research/bench_vocoder_learning.py [--steps 400] [--batch-size 4] [--crop-frames 16] [--seed 0] [--every 50]
 """
 
 from __future__ import annotations

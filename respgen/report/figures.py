@@ -1,0 +1,36 @@
+"""The report's PNGs, drawn from a `ReportModel` (plots.py holds the matplotlib code)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from respgen.report import plots
+from respgen.report.model import ReportModel
+
+
+def draw(model: ReportModel, out: Path) -> dict[str, str]:
+    """Draw every figure the model has data for into `out`; returns figure key -> file name."""
+    figures: dict[str, str] = {}
+    synthetic = {c: sum(s.counts.get(c, 0) for s in model.sets[:1]) for c in model.classes}
+    plots.class_counts(out / "counts.png", model.classes, model.real_counts, synthetic)
+    figures["counts"] = "counts.png"
+    for s in model.sets:
+        if s.pairs:
+            name = f"mels-{s.name}.png"
+            plots.mel_pairs(
+                out / name, [(p.label, p.real_id, p.real_mel, p.synthetic_id, p.synthetic_mel) for p in s.pairs]
+            )
+            figures[f"mels-{s.name}"] = name
+    for r in model.runs:
+        seed = r.record.per_seed.get(r.record.seeds[0])
+        split = "test" if seed is not None and seed.test is not None else "val"
+        chosen = None if seed is None else seed.split(split)
+        if seed is None or not seed.history or chosen is None or "confusion" not in chosen:
+            continue  # a run without per-epoch metrics: nothing to plot
+        name = f"run-{r.name}.png"
+        plots.run_figure(out / name, r.name, r.record.classes, chosen["confusion"], seed.history, split)
+        figures[f"run-{r.name}"] = name
+    if model.vocoder_curve:
+        plots.validation_curve(out / "vocoder-validation.png", *model.vocoder_curve)
+        figures["vocoder-validation"] = "vocoder-validation.png"
+    return figures
