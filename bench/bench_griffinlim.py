@@ -3,7 +3,7 @@
     python bench/bench_griffinlim.py [--n 1000] [--length 4] [--iters 32] [--momentum 0.99]
                                      [--batch-size 16] [--cpu] [--workdir W] [--threads T]
 
-Without `--workdir`, the demo dataset (`respgen.demo_data`) is made and prepared in a temporary folder
+Without `--workdir`, the demo dataset (`respgen.services.demo_data`) is made and prepared in a temporary folder
 (16 kHz cycles with crackle / wheeze-like events); with it, the real train cycles of that prepared
 workdir are used (its `synth/` is not touched: the service writes into a temporary copy).
 
@@ -28,11 +28,11 @@ import torch
 
 from respgen.config import DemoDataConfig, PrepareConfig, SynthConfig
 from respgen.data.manifest import load_clip
-from respgen.demo_data import make_demo_data
+from respgen.services.demo_data import make_demo_data
 from respgen.features import fit_length, vocoder_mel
 from respgen.fidelity import mel_l1_to_mel, noise_l1, noise_seed
-from respgen.prepare import prepare
-from respgen.synth import clip_seed, conditioning_order, synthesize
+from respgen.services.prepare import prepare
+from respgen.services.synth import clip_seed, conditioning_order, synthesize
 from respgen.vocoder.griffinlim import griffinlim_vocode
 from respgen.vocoder.params import VocoderParams
 from respgen.workspace import Workspace

@@ -58,7 +58,7 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from placeholder import build_placeholder_icbhi  # test scaffolding, not part of the package
 
-    from respgen.prepare import prepare
+    from respgen.services.prepare import prepare
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "icbhi"

@@ -5,30 +5,28 @@ Each command is a service: a function taking its pydantic config and returning a
     from respgen import PrepareConfig, prepare
     prepare(PrepareConfig(icbhi_dir="ICBHI_final_database", workdir="work"))
 
-The services are imported on first use (they pull in torch and transformers; `respgen --help`
-should not wait for them).
+The services live in `respgen.services` (one module per command) and are imported on first use
+(they pull in torch and transformers; `respgen --help` should not wait for them).
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 
 __version__ = "0.1.0"
 
 # public name -> "module:attribute"
 _EXPORTS = {
-    "prepare": "respgen.prepare:prepare",
-    "make_demo_data": "respgen.demo_data:make_demo_data",
-    "train_vocoder": "respgen.train_vocoder:train_vocoder",
-    "synthesize": "respgen.synth:synthesize",
-    "finetune": "respgen.finetune:finetune",
-    "classify": "respgen.classify:classify",
-    "build_report": "respgen.build_report:build_report",
-    "quickstart": "respgen.quickstart:quickstart",
-    "compare": "respgen.compare:compare",
-    "import_vocoder": "respgen.import_vocoder:import_vocoder",
+    "prepare": "respgen.services.prepare:prepare",
+    "make_demo_data": "respgen.services.demo_data:make_demo_data",
+    "train_vocoder": "respgen.services.vocoder_train:train_vocoder",
+    "synthesize": "respgen.services.synth:synthesize",
+    "finetune": "respgen.services.finetune:finetune",
+    "classify": "respgen.services.classify:classify",
+    "build_report": "respgen.services.report:build_report",
+    "quickstart": "respgen.services.quickstart:quickstart",
+    "compare": "respgen.services.compare:compare",
+    "import_vocoder": "respgen.services.vocoder_import:import_vocoder",
     **{
         name: f"respgen.config:{name}"
         for name in (
@@ -54,16 +52,3 @@ def __getattr__(name: str):
         raise AttributeError(f"module 'respgen' has no attribute {name!r}")
     module, attr = _EXPORTS[name].split(":")
     return getattr(importlib.import_module(module), attr)
-
-
-class _Package(types.ModuleType):
-    """Importing the submodule `respgen.prepare` would bind the name `prepare` on the package to the
-    module, hiding the service function of the same name; keep such names resolving to the function."""
-
-    def __setattr__(self, name: str, value) -> None:
-        if name in _EXPORTS and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

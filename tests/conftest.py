@@ -1,6 +1,6 @@
 """Shared fixtures. Real-data tests read ../shared/data (or $RESPGEN_SHARED_DATA); they skip when it
 is absent, except under CI (RESPGEN_REQUIRE_SHARED_DATA=1), where missing data is a failure. Service tests
-that only need some prepared workspace use the `demo_*` fixtures (made by `respgen.demo_data`), which run
+that only need some prepared workspace use the `demo_*` fixtures (made by `respgen.services.demo_data`), which run
 everywhere."""
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def icbhi_annotations() -> Path:
 def mini_workdir(icbhi_mini, tmp_path_factory) -> Path:
     """icbhi-mini prepared once (val split off) for the tests that only read it."""
     from respgen.config import PrepareConfig
-    from respgen.prepare import prepare
+    from respgen.services.prepare import prepare
 
     workdir = tmp_path_factory.mktemp("mini-work")
     prepare(PrepareConfig(icbhi_dir=icbhi_mini, workdir=workdir, val_fraction=0, workers=1))
@@ -75,8 +75,8 @@ def demo_workdir(tmp_path_factory) -> Path:
     """A small demo dataset (every class in train and test, no val split) prepared once, for the service
     tests that only read a workspace; runs without ../shared/data."""
     from respgen.config import DemoDataConfig, PrepareConfig
-    from respgen.demo_data import make_demo_data
-    from respgen.prepare import prepare
+    from respgen.services.demo_data import make_demo_data
+    from respgen.services.prepare import prepare
 
     root = tmp_path_factory.mktemp("demo")
     make_demo_data(DemoDataConfig(out_dir=root / "icbhi", patients=6, recordings_per_patient=2, cycles_per_recording=6))
@@ -108,7 +108,7 @@ def sharing_data(work: Path, source: Path) -> Path:
 def with_tiny_vocoder(work: Path) -> Path:
     """`work` after a tiny vocoder trained a few steps on its train cycles."""
     from respgen.config import VocoderTrainConfig
-    from respgen.train_vocoder import train_vocoder
+    from respgen.services.vocoder_train import train_vocoder
 
     train_vocoder(VocoderTrainConfig(workdir=work, preset="tiny", max_steps=4, batch_size=2, save_every=2))
     return work

@@ -19,7 +19,7 @@ from respgen.classifier.paired_alignment import PairedMahalanobis, ramp_weight
 from respgen.classifier.presets import PRESETS
 from respgen.classifier.training import TrainSettings, train_step
 from respgen.config import FinetuneConfig, resolve_finetune
-from respgen.finetune import alignment_of, finetune
+from respgen.services.finetune import alignment_of, finetune
 
 CLASSES = ("normal", "crackle", "wheeze", "both")
 FAST = {"preset": "tiny", "epochs": 5, "length": 1.0}

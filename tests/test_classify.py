@@ -12,7 +12,7 @@ import soundfile as sf
 
 from respgen.config import FinetuneConfig
 from respgen.data.icbhi import parse_annotation
-from respgen.finetune import finetune
+from respgen.services.finetune import finetune
 
 REC = "104_1b1_Al_sc_Litt3200"  # 4 kHz, 15.86 s, 6 annotated cycles
 

@@ -17,7 +17,7 @@ from respgen.classifier.run_record import SeedRecord
 from respgen.classifier.store import FeatureSpec, save_model_dir
 from respgen.labels import CLASSES
 
-classify_module = importlib.import_module("respgen.classify")  # (the package exports a function of that name)
+classify_module = importlib.import_module("respgen.services.classify")  # (the package exports a function of that name)
 
 
 @pytest.fixture(scope="module")

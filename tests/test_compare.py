@@ -10,7 +10,7 @@ from respgen.classifier.data import features_for_rows
 from respgen.classifier.probe import alignment, pooled_features
 from respgen.classifier.run_record import RunRecord
 from respgen.classifier.store import load_model_dir
-from respgen.compare import arm_summary
+from respgen.services.compare import arm_summary
 from respgen.data.manifest import read_rows
 
 

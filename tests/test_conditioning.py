@@ -9,7 +9,7 @@ from pathlib import Path
 import soundfile as sf
 
 from respgen.data.manifest import read_rows
-from respgen.synth import conditioning_order
+from respgen.services.synth import conditioning_order
 
 
 def test_random_conditioning_draws_with_replacement():

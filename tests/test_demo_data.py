@@ -9,7 +9,7 @@ import soundfile as sf
 from respgen.config import DemoDataConfig, PrepareConfig
 from respgen.data.demo import make_cycle
 from respgen.data.manifest import read_rows
-from respgen.prepare import prepare
+from respgen.services.prepare import prepare
 
 
 def digest(folder: Path) -> str:
@@ -60,7 +60,7 @@ def test_classes_are_distinguishable():
 
 
 def test_written_audio_is_pcm(tmp_path):
-    from respgen.demo_data import make_demo_data
+    from respgen.services.demo_data import make_demo_data
 
     make_demo_data(DemoDataConfig(out_dir=tmp_path, patients=2, recordings_per_patient=1))
     for wav in tmp_path.glob("*.wav"):

@@ -161,7 +161,7 @@ def test_failed_swap_rolls_back_and_rerun_recovers(tmp_path: Path, monkeypatch):
 
     import respgen.atomic as atomic
 
-    prepare = importlib.import_module("respgen.prepare").prepare
+    prepare = importlib.import_module("respgen.services.prepare").prepare
     src = make_folder(tmp_path / "src")
     work = tmp_path / "w"
     cfg = PrepareConfig(icbhi_dir=src, workdir=work, val_fraction=0, workers=1)
@@ -219,7 +219,7 @@ def test_unwritable_data_folder(cli, tmp_path: Path):
 
 NOISY = """
 import logging, sys, warnings
-import respgen.prepare
+import respgen.services.prepare
 from respgen.errors import RespgenError
 
 def noisy(cfg, progress=None):
@@ -227,7 +227,7 @@ def noisy(cfg, progress=None):
     logging.getLogger("transformers.modeling_utils").warning("LOAD REPORT\\nkey | MISSING\\nkey2 | MISSING")
     raise RespgenError("weights do not match config.json")
 
-sys.modules["respgen.prepare"].prepare = noisy
+sys.modules["respgen.services.prepare"].prepare = noisy
 from respgen.cli.app import app
 app(sys.argv[1:], prog_name="respgen")
 """
@@ -252,7 +252,7 @@ def test_multi_line_exception_is_one_line(cli, tmp_path: Path, monkeypatch):
     def broken(cfg, progress=None):
         raise RuntimeError("first line\nsecond line\n\tthird")
 
-    monkeypatch.setattr(importlib.import_module("respgen.prepare"), "prepare", broken)
+    monkeypatch.setattr(importlib.import_module("respgen.services.prepare"), "prepare", broken)
     r = cli("prepare", tmp_path, "--workdir", tmp_path / "w")
     assert r.exit_code == 1
     lines = r.stderr.strip().splitlines()

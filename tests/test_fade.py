@@ -10,7 +10,7 @@ import torchaudio
 from respgen.classifier.data import clip_features
 from respgen.data.icbhi import Cycle, RecordingName
 from respgen.features import ast_fbank, fade, fit_length
-from respgen.prepare import RecordingJob, _cut_recording
+from respgen.services.prepare import RecordingJob, _cut_recording
 from respgen.vocoder.data import CycleCrops
 from respgen.vocoder.params import PRESETS
 

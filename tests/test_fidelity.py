@@ -47,7 +47,7 @@ def test_metric_definition():
 
 def test_vocoder_validation_in_metrics(demo_copy: Path):
     from respgen.config import VocoderTrainConfig
-    from respgen.train_vocoder import train_vocoder
+    from respgen.services.vocoder_train import train_vocoder
 
     r = train_vocoder(
         VocoderTrainConfig(
@@ -124,7 +124,7 @@ def test_report_json_fidelity_keys(cli, demo_copy: Path):
 def test_finetune_warns_on_noise_like_synthetic(demo_copy: Path):
     from respgen.audio import write_wav
     from respgen.config import FinetuneConfig
-    from respgen.finetune import finetune
+    from respgen.services.finetune import finetune
 
     add_synthetic_rows(demo_copy, per_class=2)
     rng = np.random.default_rng(0)

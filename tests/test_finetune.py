@@ -13,7 +13,7 @@ from respgen.classifier.data import features_for_rows
 from respgen.classifier.model import AFTClassifier
 from respgen.config import FinetuneConfig
 from respgen.data.manifest import read_rows
-from respgen.finetune import finetune
+from respgen.services.finetune import finetune
 
 FAST = dict(preset="tiny", epochs=2, length=1.0, batch_size=16)
 

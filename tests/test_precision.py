@@ -59,9 +59,9 @@ def test_vocoder_train_records_the_resolved_precision(tmp_path):
     import json
 
     from respgen.config import DemoDataConfig, PrepareConfig, VocoderTrainConfig
-    from respgen.demo_data import make_demo_data
-    from respgen.prepare import prepare
-    from respgen.train_vocoder import train_vocoder
+    from respgen.services.demo_data import make_demo_data
+    from respgen.services.prepare import prepare
+    from respgen.services.vocoder_train import train_vocoder
     from respgen.vocoder.fast import resolve_precision
 
     demo = make_demo_data(

@@ -10,7 +10,7 @@ import soundfile as sf
 from respgen.config import PrepareConfig
 from respgen.data.icbhi import parse_annotation
 from respgen.data.manifest import read_rows
-from respgen.prepare import prepare
+from respgen.services.prepare import prepare
 
 MINI_TRAIN = {"normal": 25, "crackle": 34, "wheeze": 11, "both": 10}
 MINI_TEST = {"normal": 80, "crackle": 1, "wheeze": 10, "both": 0}

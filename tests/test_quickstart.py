@@ -108,7 +108,7 @@ def test_quickstart_end_to_end(quick):
 def test_quickstart_defaults_beat_chance_clearly(tmp_path: Path):
     """The README's main command with its defaults: the AFT model must clearly beat chance (Score 0.5)."""
     from respgen.config import QuickstartConfig
-    from respgen.quickstart import quickstart
+    from respgen.services.quickstart import quickstart
 
     result = quickstart(QuickstartConfig(workdir=tmp_path / "qs"))
     assert result.test["score"] >= 0.75, result.test
@@ -119,7 +119,7 @@ def test_report_on_the_quickstart_workdir(cli, quick, tmp_path: Path):
     import matplotlib.image
 
     from respgen.config import FinetuneConfig
-    from respgen.finetune import finetune
+    from respgen.services.finetune import finetune
 
     work, _ = quick
     finetune(FinetuneConfig(workdir=work, preset="tiny", epochs=2, seeds=[1, 2], synthetic=False, name="ce-seeds"))

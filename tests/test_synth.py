@@ -9,7 +9,7 @@ import numpy as np
 import soundfile as sf
 
 from respgen.data.manifest import read_rows
-from respgen.synth import conditioning_order
+from respgen.services.synth import conditioning_order
 
 
 def copy_work(src: Path, dst: Path) -> Path:

@@ -14,7 +14,7 @@ from conftest import split_counts
 from safetensors.torch import load_file
 
 from respgen.config import VocoderTrainConfig
-from respgen.train_vocoder import train_vocoder
+from respgen.services.vocoder_train import train_vocoder
 from respgen.vocoder.checkpoint import latest_checkpoint
 from respgen.vocoder.diffusion import sample
 from respgen.vocoder.fast import FastDiffWave, default_cache
@@ -205,7 +205,7 @@ import json, sys
 from pathlib import Path
 import torch.distributed as dist
 from respgen.config import VocoderTrainConfig
-from respgen.train_vocoder import train_vocoder
+from respgen.services.vocoder_train import train_vocoder
 r = train_vocoder(VocoderTrainConfig(workdir=Path(sys.argv[1]), preset="tiny", max_steps=3, batch_size=2, save_every=100))
 rank = dist.get_rank() if dist.is_initialized() else 0
 Path(sys.argv[1], f"rank{rank}.json").write_text(json.dumps(r.to_dict()))

@@ -85,7 +85,7 @@ def test_imported_model_equals_reference(cli, tmp_path: Path):
 
 def test_base_sized_import_matches_preset(tmp_path: Path):
     from respgen.config import VocoderImportConfig
-    from respgen.import_vocoder import import_vocoder
+    from respgen.services.vocoder_import import import_vocoder
 
     params = ref_params.AttrDict(ref_params.params)
     params.override({"sample_rate": 16000})  # the paper's DiffWave_BASE at 16 kHz

@@ -78,8 +78,8 @@ def build_testbed(work: Path, seed: int = 0, snr_db: float = SNR_DB) -> None:
     from respgen.audio import load_audio, write_wav
     from respgen.config import DemoDataConfig, PrepareConfig
     from respgen.data.manifest import read_rows
-    from respgen.demo_data import make_demo_data
-    from respgen.prepare import prepare
+    from respgen.services.demo_data import make_demo_data
+    from respgen.services.prepare import prepare
 
     make_demo_data(DemoDataConfig(out_dir=work / "demo-icbhi", seed=seed))
     prepare(PrepareConfig(icbhi_dir=work / "demo-icbhi", workdir=work, seed=seed, workers=1))
@@ -106,7 +106,7 @@ def build_testbed(work: Path, seed: int = 0, snr_db: float = SNR_DB) -> None:
 
 
 def table(result, seconds: float) -> str:
-    from respgen.compare import arm_summary
+    from respgen.services.compare import arm_summary
 
     def ms(pair):
         return "–" if pair is None or pair[0] is None else f"{100 * pair[0]:.1f} ± {100 * pair[1]:.1f}"
@@ -153,7 +153,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.detach_real_target:
         detach_real_target()
-    from respgen.compare import compare
+    from respgen.services.compare import compare
     from respgen.config import CompareConfig
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -45,7 +45,7 @@ def run(work: Path, seed: int, args) -> list[tuple]:
     from respgen.classifier.probe import pooled_features, probe_accuracy
     from respgen.classifier.training import evaluate
     from respgen.config import FinetuneConfig
-    from respgen.finetune import load_run_data
+    from respgen.services.finetune import load_run_data
     from respgen.workspace import Workspace
 
     cfg = FinetuneConfig(workdir=work, preset="tiny", length=args.length, synthetic=True)

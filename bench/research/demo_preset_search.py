@@ -20,11 +20,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fidelity_check import check  # noqa: E402
 
 from respgen.config import DemoDataConfig, FinetuneConfig, PrepareConfig, SynthConfig, VocoderTrainConfig  # noqa: E402
-from respgen.demo_data import make_demo_data  # noqa: E402
-from respgen.finetune import finetune  # noqa: E402
-from respgen.prepare import prepare  # noqa: E402
-from respgen.synth import synthesize  # noqa: E402
-from respgen.train_vocoder import train_vocoder  # noqa: E402
+from respgen.services.demo_data import make_demo_data  # noqa: E402
+from respgen.services.finetune import finetune  # noqa: E402
+from respgen.services.prepare import prepare  # noqa: E402
+from respgen.services.synth import synthesize  # noqa: E402
+from respgen.services.vocoder_train import train_vocoder  # noqa: E402
 from respgen.vocoder.params import PRESETS, VocoderParams  # noqa: E402
 
 # name: (layers, channels, dilation cycle, crop frames, batch, lr, steps)

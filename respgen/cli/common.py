@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import importlib
 import inspect
 import json as jsonlib
 import logging
@@ -196,9 +195,9 @@ class Run:
     def shown(self, fn: Callable[..., None]) -> Callable[..., None]:
         return fn if self.show else lambda *a, **k: None
 
-    def __call__(self, service: str, render: Callable[[Any], None] | None = None, **kwargs: Any) -> Any:
+    def __call__(self, service: Callable[..., Any], render: Callable[[Any], None] | None = None, **kwargs: Any) -> Any:
         """Config from defaults < TOML < flags (or print it and exit with --print-config), then the service
-        ("module:function", imported only now) with a progress bar, errors as one line, `--json` or `render`."""
+        with a progress bar, errors as one line, `--json` or `render`."""
         from respgen.config import load_config
 
         cfg = run_service(lambda: load_config(self.cfg_cls, self.section, self.config, self.flags), self.debug)
@@ -207,12 +206,10 @@ class Run:
             raise typer.Exit(0)
 
         def go() -> Any:
-            module, _, attr = service.partition(":")
-            fn = getattr(importlib.import_module(module), attr)
             if self.progress is None:
-                return fn(cfg, **kwargs)
+                return service(cfg, **kwargs)
             with progress_bar(self.progress, self.show) as update:
-                return fn(cfg, progress=update, **kwargs)
+                return service(cfg, progress=update, **kwargs)
 
         result = run_service(go, self.debug)
         if int(os.environ.get("RANK", "0")) != 0:

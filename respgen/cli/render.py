@@ -177,7 +177,7 @@ def _ms(pair, std: bool = True, digits: int = 1) -> str:
 def compare(result: Any) -> None:
     """The arms side by side: test Sp / Se / Score, per-class accuracy and the probe's real/synthetic
     accuracy; then each synthetic set's fidelity, realism and diversity."""
-    from respgen.compare import arm_summary
+    from respgen.services.compare import arm_summary
 
     several = len(result.seeds) > 1
     table = Table(

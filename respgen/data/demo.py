@@ -1,4 +1,4 @@
-"""Signal generators for the demo dataset (`respgen.demo_data` writes them in the ICBHI layout).
+"""Signal generators for the demo dataset (`respgen.services.demo_data` writes them in the ICBHI layout).
 
 Classes are made to be separable by ear and by spectrogram:
 - normal: band-limited breath noise under a two-hump (inhale/exhale) envelope;

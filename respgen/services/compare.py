@@ -11,8 +11,8 @@ from typing import Callable
 
 from respgen.classifier.run_record import RunRecord
 from respgen.config import ARMS, CompareConfig, FinetuneConfig
-from respgen.finetune import finetune
 from respgen.lock import locked
+from respgen.services.finetune import finetune
 from respgen.workspace import Workspace
 
 ARM_LABELS = {

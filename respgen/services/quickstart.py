@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from respgen.classify import classify
-from respgen.compare import CompareResult, compare
 from respgen.config import (
     ClassifyConfig,
     CompareConfig,
@@ -23,13 +21,15 @@ from respgen.config import (
     VocoderTrainConfig,
 )
 from respgen.data.icbhi import SPLIT_FILE_NAME, SplitTable, parse_annotation
-from respgen.demo_data import make_demo_data
 from respgen.labels import label_for
 from respgen.lock import locked
-from respgen.prepare import prepare
-from respgen.synth import synthesize
+from respgen.services.classify import classify
+from respgen.services.compare import CompareResult, compare
+from respgen.services.demo_data import make_demo_data
+from respgen.services.prepare import prepare
+from respgen.services.synth import synthesize
+from respgen.services.vocoder_train import train_vocoder
 from respgen.synthetic_quality import measure_set
-from respgen.train_vocoder import train_vocoder
 from respgen.workspace import Workspace
 
 MINORITY = ["crackle", "wheeze", "both"]
