@@ -116,7 +116,11 @@ class Workspace:
     def synth_manifest(self) -> Path:
         return self.synth / "manifest.jsonl"
 
-    # finetune -> models/<run>/
+    # finetune -> cache/features/ (classifier.feature_store), models/<run>/
+    @property
+    def feature_cache(self) -> Path:
+        return self.root / "cache" / "features"
+
     @property
     def models(self) -> Path:
         return self.root / "models"

@@ -1,5 +1,6 @@
-"""The fine-tuning data of one run: real train cycles (+ synthetic ones, domain 1), the eval splits,
-all as fbank tensors computed once, and the counts recorded in the model dir."""
+"""The fine-tuning data of one run: real train cycles (+ synthetic ones, domain 1), the eval splits, their
+fbank features (computed once: in memory, or read from the workspace's feature store a batch at a time),
+and the counts recorded in the model dir."""
 
 from __future__ import annotations
 
@@ -8,15 +9,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch.utils.data import Dataset
 
 from respgen.classifier.data import features_for_rows
+from respgen.classifier.feature_store import ClipFeatures, FeatureKey, FeatureStore
+
+Features = torch.Tensor | ClipFeatures  # [N, frames, 128], indexable by int / slice / index tensor
 
 
 @dataclass
 class RunData:
     classes: tuple[str, ...]
-    train: tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # features, labels, domains (0 real, 1 synthetic)
-    evals: dict[str, tuple[torch.Tensor, torch.Tensor]]  # split -> (features, labels)
+    train: tuple[Features, torch.Tensor, torch.Tensor]  # features, labels, domains (0 real, 1 synthetic)
+    evals: dict[str, tuple[Features, torch.Tensor]]  # split -> (features, labels)
     counts: dict
     vocoder: list  # the vocoder checkpoints the synthetic cycles came from
     sources: torch.Tensor | None = None  # per train row: the row of its real source (`conditioned_on`), -1 if none
@@ -55,6 +60,19 @@ def oversample_rows(train_real: list[dict], per_class: dict[str, int]) -> list[i
     return out
 
 
+class TrainRows(Dataset):
+    """(features, label, domain, source row) of each train row; features read when a batch asks."""
+
+    def __init__(self, features: Features, labels: torch.Tensor, domains: torch.Tensor, sources: torch.Tensor):
+        self.features, self.labels, self.domains, self.sources = features, labels, domains, sources
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int):
+        return self.features[i], self.labels[i], self.domains[i], self.sources[i]
+
+
 def assemble(
     classes: tuple[str, ...],
     manifest: Path,
@@ -66,29 +84,36 @@ def assemble(
     fade_out: int = 0,
     synthetic_fit: str = "pad",
     oversample: dict[str, int] | None = None,
+    store: FeatureStore | None = None,
 ) -> RunData:
     """Features for the real train cycles followed by `synthetic`, and for the val/test splits.
     `fade_out`: samples faded out at the end of padded cycles; `synthetic_fit`: `pad` (as real cycles)
     or `resize` (the synthetic clip's fbank resized to the real clips' frame count). `oversample`
-    {class: n}: n more train rows of the class, copies of its real train cycles (`oversample_rows`)."""
+    {class: n}: n more train rows of the class, copies of its real train cycles (`oversample_rows`).
+    `store`: features from (and into) the feature store, read per batch; None: all in memory."""
+
+    def features(where: Path, rows: list[dict], fit: str = "pad") -> Features:
+        if store is None:
+            return features_for_rows(where, rows, length, pad, fade_out, fit=fit)
+        return store.features(where, rows, FeatureKey(length, pad, fade_out, fit))
+
     index = {c: i for i, c in enumerate(classes)}
     train_real = [r for r in real if r["split"] == "train"]
-    feats = [features_for_rows(manifest, train_real, length, pad, fade_out)]
+    feats = [features(manifest, train_real)]
     extra = oversample_rows(train_real, oversample or {})
     oversampled = [train_real[i] for i in extra]
     if extra:
-        feats[0] = torch.cat([feats[0], feats[0][torch.tensor(extra)]])
+        feats.append(feats[0].subset(extra) if store is not None else feats[0][torch.tensor(extra)])
         train_real = train_real + oversampled
     if synthetic:
-        feats.append(features_for_rows(synth_manifest, synthetic, length, pad, fade_out, fit=synthetic_fit))
+        feats.append(features(synth_manifest, synthetic, synthetic_fit))
     labels = torch.tensor([index[r["label"]] for r in train_real + synthetic])
     domains = torch.tensor([0] * len(train_real) + [1] * len(synthetic))
     evals = {}
     for split in ("val", "test"):
         rows = [r for r in real if r["split"] == split]
         if rows:
-            feats_split = features_for_rows(manifest, rows, length, pad, fade_out)
-            evals[split] = (feats_split, torch.tensor([index[r["label"]] for r in rows]))
+            evals[split] = (features(manifest, rows), torch.tensor([index[r["label"]] for r in rows]))
 
     def by_class(rows):
         return {c: sum(1 for r in rows if r["label"] == c) for c in classes}
@@ -101,7 +126,7 @@ def assemble(
     vocoders = sorted({json.dumps(r.get("vocoder"), sort_keys=True) for r in synthetic})
     return RunData(
         classes,
-        (torch.cat(feats), labels, domains),
+        (ClipFeatures.cat(feats) if store is not None else torch.cat(feats), labels, domains),
         evals,
         counts,
         [json.loads(v) for v in vocoders],

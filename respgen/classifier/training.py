@@ -9,10 +9,10 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader
 
 from respgen.classifier.alignment import Alignment
-from respgen.classifier.dataset import RunData
+from respgen.classifier.dataset import RunData, TrainRows
 from respgen.classifier.metrics import confusion_matrix, icbhi_scores
 from respgen.classifier.model import AFTClassifier
 from respgen.classifier.paired_alignment import PairedMahalanobis
@@ -86,7 +86,7 @@ def train_classifier(
     features, labels, domains = data.train
     sources = data.sources if data.sources is not None else torch.full_like(labels, -1)
     loader = DataLoader(
-        TensorDataset(features, labels, domains, sources),
+        TrainRows(features, labels, domains, sources),
         batch_size=s.batch_size,
         shuffle=True,
         generator=torch.Generator().manual_seed(seed),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -19,6 +19,7 @@ from respgen.atomic import check_pointer, point_latest, staged_dir
 from respgen.classifier.alignment import Alignment
 from respgen.classifier.data import n_frames
 from respgen.classifier.dataset import RunData, assemble, pick_synthetic
+from respgen.classifier.feature_store import FeatureStore
 from respgen.classifier.model import AFTClassifier, load_pretrained_ast
 from respgen.classifier.presets import PRESETS
 from respgen.classifier.probe import alignment, pooled_features
@@ -37,6 +38,8 @@ class FinetuneResult:
     run_dir: str
     record: RunRecord
     notes: list[str]
+    seconds: dict[str, float] = field(default_factory=dict)  # {"features", "training"} wall time
+    features_computed: int = 0  # clips whose features were computed (not read from the feature cache)
 
     @property
     def metrics(self) -> dict:
@@ -44,7 +47,13 @@ class FinetuneResult:
         return self.record.to_metrics_json()
 
     def to_dict(self) -> dict:
-        return {"run_dir": self.run_dir, "notes": self.notes, "metrics": self.metrics}
+        return {
+            "run_dir": self.run_dir,
+            "notes": self.notes,
+            "metrics": self.metrics,
+            "seconds": self.seconds,
+            "features_computed": self.features_computed,
+        }
 
 
 @locked("finetune")
@@ -60,7 +69,10 @@ def finetune(cfg: FinetuneConfig, progress: Callable[..., None] | None = None) -
     if cfg.name == ws.models_latest.name:
         raise RespgenError(f"--name {cfg.name!r} is reserved for the pointer to the newest run", ws.models_latest)
     check_pointer(ws.models_latest)  # before training, not after: a real folder named `latest` is never replaced
-    data, set_name = load_run_data(cfg, ws)
+    t0 = time.perf_counter()
+    store = FeatureStore(ws.feature_cache, ws.root) if cfg.data.feature_cache else None
+    data, set_name = load_run_data(cfg, ws, store)
+    seconds = {"features": time.perf_counter() - t0}
     cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"synthetic_set": set_name})})  # recorded
     select_on, notes = _selection(cfg, data)
     if set_name is not None:
@@ -75,6 +87,7 @@ def finetune(cfg: FinetuneConfig, progress: Callable[..., None] | None = None) -
         if progress is not None and main:
             progress(0, cfg.optim.epochs, run=name[0])
     final = ws.model_run(name[0])
+    t0 = time.perf_counter()
     with staged_dir(final, replace=False) if main else nullcontext() as staging:
         per_seed = {}
         for seed in cfg.seeds:
@@ -86,7 +99,13 @@ def finetune(cfg: FinetuneConfig, progress: Callable[..., None] | None = None) -
     if main:
         point_latest(ws.models_latest, final if len(cfg.seeds) == 1 else final / f"seed-{cfg.seeds[0]}")
     accelerator.wait_for_everyone()
-    return FinetuneResult(str(final), record, notes)
+    seconds["training"] = time.perf_counter() - t0
+    computed = (
+        store.computed
+        if store is not None
+        else sum(len(x) for x in (data.train[0], *(f for f, _ in data.evals.values())))
+    )
+    return FinetuneResult(str(final), record, notes, seconds, computed)
 
 
 def alignment_of(cfg: FinetuneConfig) -> Alignment | None:
@@ -97,9 +116,10 @@ def alignment_of(cfg: FinetuneConfig) -> Alignment | None:
     return Alignment(a.adversary, a.alpha, a.lambda_mode, a.align_warmup, a.align_ramp)
 
 
-def load_run_data(cfg: FinetuneConfig, ws: Workspace) -> tuple[RunData, str | None]:
-    """The run's tensors from the workspace manifests (synthetic cycles capped per class, or with
-    `oversample` as many copies of real minority cycles), and the synthetic set used (None: none)."""
+def load_run_data(cfg: FinetuneConfig, ws: Workspace, store: FeatureStore | None = None) -> tuple[RunData, str | None]:
+    """The run's data from the workspace manifests (synthetic cycles capped per class, or with
+    `oversample` as many copies of real minority cycles), and the synthetic set used (None: none).
+    `store`: the feature store the features come from (None: computed into memory)."""
     classes = ws.classes()
     real = ws.real_rows()
     if not any(r["split"] == "train" for r in real):
@@ -133,6 +153,7 @@ def load_run_data(cfg: FinetuneConfig, ws: Workspace) -> tuple[RunData, str | No
         fade_out=cfg.paper.fade_out,
         synthetic_fit=cfg.paper.synthetic_fit,
         oversample=oversample,
+        store=store,
     )
     if cfg.alignment.aft and cfg.alignment.adversary == "paired" and not bool((data.sources >= 0).any()):
         raise RespgenError(
@@ -245,7 +266,7 @@ def _train_one(
         metrics["alignment"] = alignment(pooled, domains.numpy(), labels.numpy(), data.classes, seed=0)
     record = SeedRecord.model_validate(metrics)
     if out is not None:
-        training = {**cfg.flat(), "seed": seed, "selected_on": select_on}
+        training = {**cfg.flat(), "mode": _mode(cfg, data), "seed": seed, "selected_on": select_on}
         data_info = {"counts": data.counts, "vocoder": data.vocoder}
         save_model_dir(out, model.cpu(), list(data.classes), spec, training, data_info, notes, record)
     accelerator.wait_for_everyone()

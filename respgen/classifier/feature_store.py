@@ -1,0 +1,137 @@
+"""Classifier features kept on disk: each clip's fbank computed once per (clip, feature spec) into the
+workspace's cache, reused by every later run, arm and seed, and read back a batch at a time, so memory
+does not grow with the number of clips.
+
+Layout: `<root>/<spec digest>/<the clip's audio path relative to the workspace>.<fingerprint>.npy`
+(float32, [frames, 128]). The fingerprint is taken from the audio file's size and modification time: a
+re-written clip gets a new cache file, the stale one is never read. Files are written to a temporary
+name and renamed into place, so a killed run leaves only whole files (and temporaries, which are never
+read); a file that does not load as the expected array is computed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from respgen.classifier.data import clip_features, n_frames
+from respgen.data.manifest import load_clip
+
+FORMAT = 1  # bump when clip_features changes what it computes
+BINS = 128
+
+
+@dataclass(frozen=True)
+class FeatureKey:
+    """What a clip's features depend on besides the clip (see `classifier.data.clip_features`)."""
+
+    length: float
+    pad: str
+    fade_out: int = 0
+    fit: str = "pad"
+    sample_rate: int = 16000
+
+    @property
+    def frames(self) -> int:
+        return n_frames(self.length, self.sample_rate)
+
+    def digest(self) -> str:
+        text = json.dumps({**asdict(self), "format": FORMAT}, sort_keys=True)
+        return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+class ClipFeatures:
+    """[N, frames, 128] features of N clips, each read from its cache file when indexed. Supports
+    `len`, an int, a slice, a list or a 1-D tensor of indices (-> a tensor), `subset` and `cat`."""
+
+    def __init__(self, files: list[Path], frames: int):
+        self.files = list(files)
+        self.frames = frames
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (len(self.files), self.frames, BINS)
+
+    def __getitem__(self, index) -> torch.Tensor:
+        if isinstance(index, int):
+            return torch.from_numpy(np.load(self.files[index]))
+        if isinstance(index, slice):
+            picked = self.files[index]
+        else:
+            picked = [self.files[int(i)] for i in (index.tolist() if torch.is_tensor(index) else index)]
+        if not picked:
+            return torch.zeros(0, self.frames, BINS)
+        return torch.from_numpy(np.stack([np.load(f) for f in picked]))
+
+    def subset(self, indices: list[int]) -> "ClipFeatures":
+        return ClipFeatures([self.files[i] for i in indices], self.frames)
+
+    @staticmethod
+    def cat(parts: list["ClipFeatures"]) -> "ClipFeatures":
+        return ClipFeatures([f for p in parts for f in p.files], parts[0].frames if parts else 0)
+
+
+class FeatureStore:
+    """The cache under `root` (the workspace's `cache/features`) for clips inside `workspace`."""
+
+    def __init__(self, root: Path, workspace: Path):
+        self.root = Path(root)
+        self.workspace = Path(workspace)
+        self.computed = 0  # clips whose features this store computed (not found in the cache)
+
+    def features(self, manifest: Path, rows: list[dict], key: FeatureKey) -> ClipFeatures:
+        """The features of `rows` (paths relative to `manifest`), computing and storing the missing ones."""
+        files = []
+        for row in rows:
+            path = self.file_for(manifest.parent / row["path"], key)
+            if not _loads(path, key.frames):
+                audio = load_clip(manifest, row, key.sample_rate)
+                fbank = clip_features(audio, key.length, key.pad, key.sample_rate, key.fade_out, key.fit)
+                _save(path, fbank.numpy().astype(np.float32, copy=False))
+                self.computed += 1
+            files.append(path)
+        return ClipFeatures(files, key.frames)
+
+    def file_for(self, audio: Path, key: FeatureKey) -> Path:
+        """The cache file of one audio file's features under `key`."""
+        st = audio.stat()
+        fingerprint = hashlib.sha1(f"{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:10]
+        try:
+            relative = audio.resolve().relative_to(self.workspace.resolve())
+        except ValueError:  # a clip outside the workspace: keyed by its absolute path
+            relative = Path("external", *audio.resolve().parts[1:])
+        return self.root / key.digest() / f"{relative}.{fingerprint}.npy"
+
+
+def _loads(path: Path, frames: int) -> bool:
+    """Whether `path` holds a whole [frames, 128] float32 array."""
+    if not path.is_file():
+        return False
+    try:
+        array = np.load(path, mmap_mode="r")
+    except (OSError, ValueError):
+        return False
+    return array.shape == (frames, BINS) and array.dtype == np.float32
+
+
+def _save(path: Path, array: np.ndarray) -> None:
+    """Write whole or not at all: a temporary file in the same folder, renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npy")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, array)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
