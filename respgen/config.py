@@ -69,7 +69,8 @@ CPU = "Force CPU even with a GPU"
 
 class VocoderTrainConfig(Config):
     preset: Literal["base", "tiny", "demo"] = Field(
-        "base", description="base (paper DiffWave_BASE), tiny (CPU tests) or demo (CPU, class-bearing demo cycles)"
+        "base",
+        description="base (paper DiffWave_BASE), tiny (CPU tests) or demo (a larger CPU preset; still noise-like after hours on a CPU: docs/research-notes.md)",
     )
     max_steps: int = Field(200_000, ge=1, description="Train until this step")
     batch_size: int = Field(16, ge=1, description="Crops per process per step")
@@ -179,6 +180,11 @@ class DataSettings(Section):
     )
     length: float = Field(5.0, gt=0, le=60, description="Seconds per input")
     pad: Literal["repeat", "zero"] = Field("repeat", description="How short cycles are padded")
+    feature_cache: bool = Field(
+        True,
+        description="Keep each clip's features in WORKDIR/cache/features (computed once, read per batch: memory "
+        "does not grow with the data); --no-feature-cache holds them all in memory",
+    )
 
 
 class OptimSettings(Section):
@@ -323,11 +329,7 @@ class FinetuneConfig(Config):
                 value = [int(p) for p in parts]
             except ValueError:
                 raise ValueError(f"give comma-separated integers, e.g. 1,2,3 (got {value!r})") from None
-        if isinstance(value, list):
-            repeated = sorted({s for s in value if isinstance(s, int) and value.count(s) > 1})
-            if repeated:
-                raise ValueError(f"seed {repeated[0]} given twice")
-        return value
+        return no_repeats(value, "seed")
 
     def flat(self) -> dict[str, Any]:
         """Every setting by its flat key (as the CLI and TOML spell them), JSON-ready."""
@@ -417,6 +419,20 @@ REMOVED_ARMS = {
 }
 
 
+def comma_list(value: Any) -> Any:
+    """ "a, b" (a list option as the CLI passes it) -> ["a", "b"]; anything else as it is."""
+    return [p.strip() for p in value.split(",") if p.strip()] if isinstance(value, str) else value
+
+
+def no_repeats(value: Any, what: str) -> Any:
+    """A ValueError naming the first item of a list given twice."""
+    if isinstance(value, list):
+        repeated = sorted({v for v in value if isinstance(v, (str, int)) and value.count(v) > 1})
+        if repeated:
+            raise ValueError(f"{what} {repeated[0]} given twice")
+    return value
+
+
 class CompareConfig(FinetuneConfig):
     """`finetune`'s settings shared by every arm; `aft`, `synthetic` and `oversample` are set per arm."""
 
@@ -437,29 +453,19 @@ class CompareConfig(FinetuneConfig):
     @classmethod
     def _arms(cls, value: Any) -> Any:
         """Accept "ce,ce-syn,aft" (the CLI's --arms) as well as a list; no repeats; old names mapped."""
-        if isinstance(value, str):
-            value = [p.strip() for p in value.split(",") if p.strip()]
+        value = comma_list(value)
         if isinstance(value, list):
             for arm in value:
                 if arm in REMOVED_ARMS:
                     raise ValueError(REMOVED_ARMS[arm])
             value = [ARM_ALIASES.get(a, a) for a in value]
-            repeated = sorted({a for a in value if value.count(a) > 1})
-            if repeated:
-                raise ValueError(f"arm {repeated[0]} given twice")
-        return value
+        return no_repeats(value, "arm")
 
     @field_validator("synthetic_sets", mode="before")
     @classmethod
     def _sets(cls, value: Any) -> Any:
         """Accept "diffwave,griffinlim" as well as a list; no repeats."""
-        if isinstance(value, str):
-            value = [p.strip() for p in value.split(",") if p.strip()]
-        if isinstance(value, list):
-            repeated = sorted({a for a in value if value.count(a) > 1})
-            if repeated:
-                raise ValueError(f"synthetic set {repeated[0]} given twice")
-        return value
+        return no_repeats(comma_list(value), "synthetic set")
 
     @model_validator(mode="after")
     def _per_arm(self) -> "CompareConfig":
@@ -494,6 +500,10 @@ class QuickstartConfig(Config):
 class ReportConfig(Config):
     model: Path | None = Field(None, description="Model for the feature-space numbers (default: WORKDIR/models/latest)")
     max_per_class: int = Field(200, ge=2, description="Cycles per class and source used for Fréchet distances")
+    run: str | None = Field(None, description="Run whose test errors the report plays (default: WORKDIR/models/latest)")
+    errors_per_class: int = Field(3, ge=0, description="Wrong test cycles played per true class (0: no errors section)")
+    audio: bool = Field(True, description="Write the audio excerpts index.html plays (--no-audio: mels only)")
+    open: bool = Field(False, description="Open report/index.html in the default browser, where there is one")
 
 
 class VocoderImportConfig(Config):

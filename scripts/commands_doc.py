@@ -30,7 +30,9 @@ HEADER = (
 INTRO = """\
 Option values come from the defaults < the `--config FILE.toml` file < the flags given. `respgen <command>
 --help` lists the same options. Errors: bad input prints one line `error: <what> (<where>)` and exits 2; a
-runtime failure exits 1; no traceback unless `--debug`. Progress bars are drawn only on a terminal.
+runtime failure exits 1; `finetune` (also inside `compare` and `quickstart`) exits 3 when training diverged
+(nothing written); no traceback unless `--debug` ([troubleshooting.md](troubleshooting.md)). Progress bars
+are drawn only on a terminal.
 
 Config files hold one table per command — {sections} — with the option names in snake_case; a top-level key
 (e.g. `workdir = "..."`) applies to every command that has that option. See `examples/paper.toml` and
@@ -57,27 +59,34 @@ DETAILS = {
     "vocoder train": "vocoder.md#training",
     "vocoder import": "vocoder.md#starting-from-a-reference-diffwave-checkpoint",
     "synth": "vocoder.md#synthesis",
-    "finetune": "classifier.md",
-    "compare": "classifier.md",
+    "finetune": "classifier.md#respgen-finetune",
+    "compare": "classifier.md#respgen-compare",
     "classify": "classifier.md#respgen-classify-file",
-    "quickstart": "getting-started.md",
+    "report": "vocoder.md#synthetic-set-quality-fidelity-realism-diversity",
+    "quickstart": "getting-started.md#the-whole-method-in-one-command",
 }
 
 # Text after a command's options table.
 EXTRA = {
     "report": """\
-Writes `W/report/report.md` and the PNGs it links (built in a hidden folder and swapped in whole):
-- cycles per class: real train vs synthetic added (table + `counts.png`);
-- for each class, a real cycle's mel spectrogram next to a synthetic cycle conditioned on it
-  (`mels.png`);
-- per-class Fréchet distance between real and synthetic train cycles in the classifier's pooled
-  feature space (FAD-style; lower = closer), with `--model` or `W/models/latest`, and the
-  discriminator's real/synthetic accuracy on those cycles when that model used AFT;
-- every run in `W/models/` side by side: mode (CE, CE + synthetic, AFT), the split that selected the
-  checkpoint, best epoch, test Sp / Se / Score, val Score, per-class test accuracy, mean ± std for
-  multi-seed runs;
-- for each run, the confusion matrix of the selected checkpoint and the training curves (loss,
-  val/test Score, discriminator accuracy) (`run-<name>.png`).
+Writes `W/report/report.md` and `W/report/index.html` (the same sections, rendered from the same numbers;
+the HTML plays audio) with the PNGs and WAV excerpts they link, all in one folder built in a hidden folder
+and swapped in whole. `--json` gives the numbers as data. Sections (docs/report.md has the details):
+- *Missing*: one line per part the workspace lacks (no synthetic set, no finished run, no real-only
+  model for label agreement, a run folder without a readable `metrics.json`);
+- cycles per class: real train and each synthetic set;
+- *Synthetic sets*: per set and class, fidelity (mel L1 to the source beside the noise and real-vs-real
+  baselines, label agreement of a real-only model), realism (two-sample probe accuracy on the model's
+  features and on log-mel statistics; 50% = indistinguishable) and diversity (copy ratio, near-copies),
+  and playable pairs (the best, median and worst synthetic cycle by mel L1, beside its real source);
+  `--json`: `synthetic.sets.<set>.{counts, fidelity, realism, diversity}` and, for the default set,
+  `synthetic.{fidelity, realism, diversity}`. The real-only model is `--model`, else the newest
+  `finetune --no-synthetic` run;
+- per-class Fréchet distance between real and synthetic train cycles (default set) in the classifier's
+  pooled feature space (FAD-style; lower = closer), and the discriminator's real/synthetic accuracy
+  when that model is a `--adversary grl` AFT run;
+- every run in `W/models/`, ordered by test Score, with its curves and confusion matrix;
+- *Errors, playable*: the test cycles the `--run` model got wrong most confidently, per true class.
 The numbers are read from each run's `metrics.json` (a test checks they match).""",
 }
 

@@ -160,3 +160,20 @@ def demo_synth(demo_copy: Path) -> Path:
     """A private demo workspace with a few synthetic rows per class (`add_synthetic_rows`)."""
     add_synthetic_rows(demo_copy)
     return demo_copy
+
+
+@pytest.fixture(scope="session")
+def quickstart_small(tmp_path_factory) -> tuple[Path, dict]:
+    """One small quickstart workspace (4 vocoder steps, 2 synthetic cycles per class, 4 epochs) shared by
+    the quickstart and report tests, and its `--json` output."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from respgen.cli.app import app
+
+    work = tmp_path_factory.mktemp("qs") / "qs"
+    args = ["quickstart", "--workdir", str(work), "--vocoder-steps", "4", "--synth-per-class", "2", "--epochs", "4"]
+    r = CliRunner().invoke(app, [*args, "--json"])
+    assert r.exit_code == 0, r.output
+    return work, json.loads(r.stdout)

@@ -154,7 +154,7 @@ PRECEDENCE = [
         "quickstart",
         "epochs = 2\nseed = 1",
         ["--seed", "3"],
-        {"epochs": 2, "seed": 3, "vocoder_steps": 200},
+        {"epochs": 2, "seed": 3, "vocoder_steps": 50},
     ),
     (["report"], "report", 'max_per_class = 10\nmodel = "m"', ["--model", "n"], {"max_per_class": 10, "model": "n"}),
 ]

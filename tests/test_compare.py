@@ -10,8 +10,8 @@ from respgen.classifier.data import features_for_rows
 from respgen.classifier.probe import alignment, pooled_features
 from respgen.classifier.run_record import RunRecord
 from respgen.classifier.store import load_model_dir
-from respgen.services.compare import arm_summary
 from respgen.data.manifest import read_rows
+from respgen.services.compare import arm_summary
 
 
 def test_compare_writes_one_run_per_arm_with_probe(cli, demo_synth: Path):

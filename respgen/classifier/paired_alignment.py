@@ -19,7 +19,7 @@ to rescaling the features, so it cannot be met by collapsing them.
 No discriminator is involved (the fresh probe of `classifier.probe` measures what is left). The loss
 is switched on late (`ramp_weight`):
 from the first step it collapses the features before the classes are learned (measured on the
-distortion testbed, docs/classifier.md).
+distortion testbed, docs/research-notes.md).
 """
 
 from __future__ import annotations

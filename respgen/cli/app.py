@@ -131,8 +131,9 @@ def classify(
 
 @command(app, config.QuickstartConfig)
 def quickstart(run: Run) -> None:
-    """Run the whole method on built-in demo data: demo-data, prepare, vocoder train, synth, compare (real only,
-    + synthetic, AFT), classify."""
+    """Run the whole method on built-in demo data: demo-data, prepare, vocoder train, synth (DiffWave and
+    Griffin-Lim sets), compare on the class-bearing set (real only, + oversampling, + synthetic, AFT), both
+    sets' quality, classify."""
     from respgen.services.quickstart import quickstart as service
 
     run(service, render.quickstart, on_stage=run.shown(render.stage))
@@ -140,7 +141,7 @@ def quickstart(run: Run) -> None:
 
 @command(app, config.ReportConfig)
 def report(run: Run) -> None:
-    """Write WORKDIR/report/report.md with figures: data, real vs synthetic, every run's metrics."""
+    """Write WORKDIR/report/index.html (playable) and report.md: data, real vs synthetic, every run's metrics."""
     from respgen.services.report import build_report as service
 
     run(service, render.report)

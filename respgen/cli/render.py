@@ -154,7 +154,11 @@ def quickstart(result: Any) -> None:
 def report(result: Any) -> None:
     for line in result.missing:
         _plain(f"missing: {line}")
-    console.print(f"report: {result.report} ({len(result.figures)} figures, {len(result.runs)} runs)")
+    sounds = sum(1 for m in result.media if m.endswith(".wav"))
+    console.print(f"report: {result.html} ({len(result.figures)} figures, {sounds} excerpts, {len(result.runs)} runs)")
+    console.print(f"        {result.report} (the same, as Markdown)")
+    if result.opened:
+        console.print("opened in the default browser")
 
 
 def vocoder_import(result) -> None:

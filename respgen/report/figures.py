@@ -1,4 +1,5 @@
-"""The report's PNGs, drawn from a `ReportModel` (plots.py holds the matplotlib code)."""
+"""The report's plots, drawn from a `ReportModel` (plots.py holds the matplotlib code; the mels of the
+excerpts are `report.media`'s)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,6 @@ def draw(model: ReportModel, out: Path) -> dict[str, str]:
     synthetic = {c: sum(s.counts.get(c, 0) for s in model.sets[:1]) for c in model.classes}
     plots.class_counts(out / "counts.png", model.classes, model.real_counts, synthetic)
     figures["counts"] = "counts.png"
-    for s in model.sets:
-        if s.pairs:
-            name = f"mels-{s.name}.png"
-            plots.mel_pairs(
-                out / name, [(p.label, p.real_id, p.real_mel, p.synthetic_id, p.synthetic_mel) for p in s.pairs]
-            )
-            figures[f"mels-{s.name}"] = name
     for r in model.runs:
         seed = r.record.per_seed.get(r.record.seeds[0])
         split = "test" if seed is not None and seed.test is not None else "val"

@@ -1,9 +1,15 @@
-"""The report's numbers, computed once from the workspace: `ReportModel`. The Markdown (and any other
-view) is rendered from this model alone (`report.markdown`); nothing here writes a file."""
+"""The report's numbers, computed once from the workspace: `ReportModel`. Both views, report.md
+(`report.markdown`) and index.html (`report.html`), are rendered from this model alone, with the files
+`report.figures` and `report.media` draw and write from it; nothing here writes a file.
+
+Besides the numbers the model holds the few audio excerpts the report plays (`Clip`): per synthetic set
+and class the best, median and worst pair by mel L1 (`ListeningPair`), and the test cycles a run got
+wrong most confidently (`ErrorsReport`)."""
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -16,22 +22,46 @@ from respgen.classifier.store import find_runs, load_model_dir, run_info
 from respgen.data.manifest import load_clip
 from respgen.errors import RespgenError
 from respgen.features import fit_length, vocoder_mel
+from respgen.fidelity import mel_l1
 from respgen.report.frechet import frechet_distance
 from respgen.synthetic_quality import measure_set
 from respgen.workspace import Workspace
 
 MeanStd = tuple[float | None, float]
+SAMPLE_RATE = 16000
+EXCERPT_SECONDS = 4.0  # the longest excerpt the report plays
+PICKS = ("best", "median", "worst")  # the listening pairs of a class, by mel L1 to the source
+ERRORS_PER_CLASS = 3
 
 
 @dataclass
-class MelPair:
-    """A real train cycle and the synthetic cycle vocoded from its mel (both as vocoder mels)."""
+class Clip:
+    """An excerpt the report plays and pictures: at most `EXCERPT_SECONDS` of 16 kHz audio and its
+    vocoder mel ([n_mels, frames], values in [0, 1])."""
+
+    id: str
+    audio: np.ndarray
+    mel: np.ndarray
+
+    @property
+    def seconds(self) -> float:
+        return len(self.audio) / SAMPLE_RATE
+
+
+@dataclass
+class ListeningPair:
+    """A synthetic cycle and the real train cycle it was conditioned on (repeat-padded / cropped to the
+    synthetic length, as `synth` conditions on it). `pick`: best / median / worst of the class's `n`
+    cycles by `mel_l1` (the row's stored distance, or computed with `respgen.fidelity` without one);
+    `rank`: 1-based position in that order (ties by id)."""
 
     label: str
-    real_id: str
-    real_mel: np.ndarray
-    synthetic_id: str
-    synthetic_mel: np.ndarray
+    pick: str
+    rank: int
+    n: int
+    mel_l1: float
+    real: Clip
+    synthetic: Clip
 
 
 @dataclass
@@ -40,7 +70,7 @@ class SyntheticSetReport:
     counts: dict[str, int]
     vocoder: list[dict]  # the distinct `vocoder` provenance of its rows
     quality: dict  # {"fidelity", "realism", "diversity"} by class (respgen.synthetic_quality)
-    pairs: list[MelPair] = field(default_factory=list)
+    pairs: list[ListeningPair] = field(default_factory=list)  # by class, then best / median / worst
 
 
 @dataclass
@@ -50,6 +80,35 @@ class RunReport:
     synthetic_set: str | None
     record: RunRecord
     model_dir: Path | None  # the dir whose curves and confusion are shown (a several-seed run: its first seed)
+
+
+@dataclass
+class Misclassified:
+    """A test cycle the run labelled wrongly: its true and predicted labels, the softmax probability of
+    each class, and the excerpt played."""
+
+    id: str
+    true: str
+    predicted: str
+    probabilities: dict[str, float]
+    clip: Clip
+
+
+@dataclass
+class ErrorsReport:
+    """The test cycles a run got wrong most confidently, at most `per_class` per true class (most
+    confident first). Predictions of the run's model (`model_dir`: a several-seed run's first seed) on
+    the workspace's test split; `recorded_wrong`: the wrong predictions its `metrics.json` confusion
+    records for that model, a check that the two agree (None when it records none)."""
+
+    run: str
+    model_dir: str
+    n_test: int
+    n_wrong: int
+    recorded_wrong: int | None
+    per_class: int
+    by_class: dict[str, list[Misclassified]]  # every true class of the model, in its label order
+    several_seeds: bool = False
 
 
 @dataclass
@@ -71,6 +130,13 @@ class ReportModel:
     vocoder_curve: tuple[list[int], list[float], list[float]] | None
     max_per_class: int
     missing: list[str] = field(default_factory=list)  # one line per part the workspace lacks
+    errors: ErrorsReport | None = None
+    errors_note: str | None = None  # why there is no errors section (None when there is one)
+    seconds: dict[str, float] = field(default_factory=dict)  # time spent per part of the model
+
+    def ranked_runs(self) -> list[RunReport]:
+        """The runs best first by mean test Score (runs without one last), as both views list them."""
+        return sorted(self.runs, key=lambda r: -(r.record.metric("test", "score")[0] or -1.0))
 
     def synthetic_json(self) -> dict:
         """`report --json`'s `synthetic`: every set's quality under `sets.<name>`, and the default
@@ -81,26 +147,69 @@ class ReportModel:
         return out
 
 
-def build_model(ws: Workspace, model: Path | None, max_per_class: int) -> ReportModel:
+def build_model(
+    ws: Workspace,
+    model: Path | None,
+    max_per_class: int,
+    run: str | None = None,
+    errors_per_class: int = ERRORS_PER_CLASS,
+) -> ReportModel:
     """Every number of the report. `model`: the classifier for label agreement and the feature-space
-    section (default: the newest real-only run, and `models/latest`)."""
+    section (default: the newest real-only run, and `models/latest`). `run`: the run whose test errors
+    are played (default: the one `models/latest` points to, else the newest); `errors_per_class` 0: none.
+    A part the workspace lacks is a line in `missing`, not an error (except an unknown `run`)."""
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(part: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[part] = round(now - clock, 3)
+        clock = now
+
     train = ws.real_rows(("train",))
     classes = list(ws.classes()) if ws.prepare_info.is_file() else sorted({r["label"] for r in train})
     runs = [_run(name, d, record) for name, d, record in find_runs(ws.models)]
     label_model = model if model is not None else _real_only_model(runs)
     missing = []
+    half = _half_written(ws, runs)
+    errors_run = _errors_run(ws, runs, run, half)
+    lap("runs")
     names = _ordered_sets(ws)
-    sets = [_set(ws, n, train, label_model, max_per_class) for n in names]
+    sets = [_set(ws, n, train, classes, label_model, max_per_class) for n in names]
+    lap("synthetic sets")
     if not sets:
         missing.append("no synthetic cycles (run `respgen synth`, e.g. `--vocoder griffinlim` without a GPU)")
     if not runs:
         missing.append("no finished fine-tuning runs (run `respgen finetune` or `respgen compare`)")
     elif label_model is None:
         missing.append("no real-only model for label agreement (run `respgen finetune --no-synthetic` or pass --model)")
-    half = _half_written(ws, runs)
     missing += [f"run folder {n} has no readable metrics.json (interrupted?): left out" for n in half]
     fs_model = model or (ws.models_latest if ws.models_latest.exists() else None)
-    feature_space = _feature_space(ws, fs_model, classes, train, sets[0], max_per_class) if sets and fs_model else None
+    models = _ModelCache()
+    feature_space = None
+    if sets and fs_model:
+        try:
+            loaded = models.get(fs_model)
+        except RespgenError as e:  # e.g. models/latest points to a run whose weights are gone
+            missing.append(f"no feature-space numbers: {e}")
+        else:
+            feature_space = _feature_space(ws, loaded, fs_model, classes, train, sets[0], max_per_class)
+    lap("feature space")
+    errors, errors_note = None, None
+    if errors_per_class == 0:
+        errors_note = "Left out (`--errors-per-class 0`)."
+    elif isinstance(errors_run, str):
+        missing.append(errors_run)
+        errors_note = f"Not shown: {errors_run.removesuffix(': no errors section')}."
+    elif errors_run is None:
+        errors_note = "No run to show errors for (run `respgen finetune`)."
+    else:
+        before = len(missing)
+        errors = _errors(ws, errors_run, models, errors_per_class, missing)
+        if errors is None:
+            errors_note = f"Not shown: {missing[before].removesuffix(': no errors section')}."
+    lap("errors")
     return ReportModel(
         workspace=str(ws.root),
         classes=classes,
@@ -112,7 +221,23 @@ def build_model(ws: Workspace, model: Path | None, max_per_class: int) -> Report
         vocoder_curve=_validation_curve(ws),
         max_per_class=max_per_class,
         missing=missing,
+        errors=errors,
+        errors_note=errors_note,
+        seconds=seconds,
     )
+
+
+class _ModelCache:
+    """Each classifier loaded once per report (the feature-space model is usually the errors' run too)."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[Path, tuple] = {}
+
+    def get(self, model_dir: Path) -> tuple:
+        key = model_dir.resolve()
+        if key not in self._loaded:
+            self._loaded[key] = load_model_dir(model_dir)
+        return self._loaded[key]
 
 
 def _ordered_sets(ws: Workspace) -> list[str]:
@@ -160,7 +285,7 @@ def _half_written(ws: Workspace, runs: list[RunReport]) -> list[str]:
     )
 
 
-def _set(ws: Workspace, name: str, train: list[dict], label_model: Path | None, max_per_class: int):
+def _set(ws: Workspace, name: str, train: list[dict], classes: list[str], label_model: Path | None, max_per_class: int):
     syn_set = ws.synthetic_set(name)
     rows = syn_set.rows(require_audio=False)
     counts = {}
@@ -169,23 +294,59 @@ def _set(ws: Workspace, name: str, train: list[dict], label_model: Path | None, 
     vocoders = sorted({json.dumps(r.get("vocoder"), sort_keys=True) for r in rows})
     quality = measure_set(ws, name, label_model, max_per_class=max_per_class)
     return SyntheticSetReport(
-        name, counts, [json.loads(v) for v in vocoders], quality, _pairs(ws, syn_set, rows, train)
+        name, counts, [json.loads(v) for v in vocoders], quality, _pairs(ws, syn_set, rows, train, classes)
     )
 
 
-def _pairs(ws: Workspace, syn_set, rows: list[dict], train: list[dict]) -> list[MelPair]:
-    """Per class, the first synthetic cycle (by id) and the real cycle it was conditioned on."""
+def pick_indices(n: int) -> list[tuple[str, int]]:
+    """(pick, index) of the best, median and worst of n items sorted best first, each index once
+    (2 items: best and worst; 1: best)."""
+    out: list[tuple[str, int]] = []
+    for pick, i in zip(PICKS, (0, (n - 1) // 2, n - 1)):
+        if n and all(i != j for _, j in out):
+            out.append((pick, i))
+    return out
+
+
+def excerpt(audio: torch.Tensor, seconds: float = EXCERPT_SECONDS) -> torch.Tensor:
+    return audio[: int(seconds * SAMPLE_RATE)]
+
+
+def clip_of(clip_id: str, audio: torch.Tensor) -> Clip:
+    """The excerpt of `audio` the report plays, with its vocoder mel."""
+    cut = excerpt(audio)
+    return Clip(clip_id, cut.numpy().astype(np.float32), vocoder_mel(cut).numpy())
+
+
+def _pairs(ws: Workspace, syn_set, rows: list[dict], train: list[dict], classes: list[str]) -> list[ListeningPair]:
+    """Per class (in `classes` order), the best, median and worst synthetic cycle by mel L1 to its source,
+    with that source."""
     by_id = {r["id"]: r for r in train}
     pairs = []
-    for c in sorted({r["label"] for r in rows}):
-        mine = sorted((r for r in rows if r["label"] == c and r.get("conditioned_on") in by_id), key=lambda r: r["id"])
-        if mine:
-            s = mine[0]
-            syn_audio = load_clip(syn_set.manifest, s)
-            real_audio = fit_length(load_clip(ws.manifest, by_id[s["conditioned_on"]]), syn_audio.shape[0])
+    present = {r["label"] for r in rows}
+    for c in [c for c in classes if c in present] + sorted(present - set(classes)):
+        mine = [r for r in rows if r["label"] == c and r.get("conditioned_on") in by_id]
+        audio: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+        def load(row: dict) -> tuple[torch.Tensor, torch.Tensor]:
+            """(synthetic, its source fitted to the synthetic length), loaded once."""
+            if row["id"] not in audio:
+                syn = load_clip(syn_set.manifest, row)
+                audio[row["id"]] = syn, fit_length(load_clip(ws.manifest, by_id[row["conditioned_on"]]), syn.shape[0])
+            return audio[row["id"]]
+
+        def distance(row: dict) -> float:
+            if row.get("mel_l1") is not None:
+                return float(row["mel_l1"])
+            return mel_l1(*load(row))
+
+        ranked = sorted(((distance(r), r["id"], r) for r in mine), key=lambda t: (t[0], t[1]))
+        for pick, i in pick_indices(len(ranked)):
+            d, _, row = ranked[i]
+            syn, real = load(row)
             pairs.append(
-                MelPair(
-                    c, s["conditioned_on"], vocoder_mel(real_audio).numpy(), s["id"], vocoder_mel(syn_audio).numpy()
+                ListeningPair(
+                    c, pick, i + 1, len(ranked), d, clip_of(row["conditioned_on"], real), clip_of(row["id"], syn)
                 )
             )
     return pairs
@@ -193,11 +354,17 @@ def _pairs(ws: Workspace, syn_set, rows: list[dict], train: list[dict]) -> list[
 
 @torch.no_grad()
 def _feature_space(
-    ws: Workspace, model_dir: Path, classes: list[str], train: list[dict], syn: SyntheticSetReport, max_per_class: int
+    ws: Workspace,
+    loaded: tuple,
+    model_dir: Path,
+    classes: list[str],
+    train: list[dict],
+    syn: SyntheticSetReport,
+    max_per_class: int,
 ) -> FeatureSpace:
     """Per-class Fréchet distance of real vs synthetic train cycles in a model's pooled features, and its
-    discriminator's real/synthetic accuracy on them (a `grl` AFT model only)."""
-    model, info = load_model_dir(model_dir)
+    discriminator's real/synthetic accuracy on them (a `grl` AFT model only). `loaded`: (model, info)."""
+    model, info = loaded
     syn_set = ws.synthetic_set(syn.name)
     synthetic = syn_set.rows(require_audio=False)
     length, pad = info.features.length, info.features.pad
@@ -224,6 +391,82 @@ def _feature_space(
     return FeatureSpace(str(model_dir), frechet, disc)
 
 
+def _errors_run(ws: Workspace, runs: list[RunReport], name: str | None, half: list[str]) -> RunReport | str | None:
+    """The run whose errors are played: `name`, else the one `models/latest` points to, else the newest;
+    a string says why there is none (a line for `missing`); None without runs."""
+    by_name = {r.name: r for r in runs}
+    if name is not None:
+        if name in by_name:
+            return by_name[name]
+        have = ", ".join(by_name) or "none"
+        why = " (it has no readable metrics.json)" if name in half else ""
+        raise RespgenError(f"no finished run {name!r}{why} in the workdir (runs: {have})", ws.models)
+    if not runs:
+        return None
+    if ws.models_latest.is_symlink() or ws.models_latest.is_dir():
+        latest = ws.models_latest.resolve().name
+        if latest in by_name:
+            return by_name[latest]
+        return f"models/latest points to {latest}, which has no readable metrics.json: no errors section"
+    return runs[-1]
+
+
+@torch.no_grad()
+def _errors(
+    ws: Workspace, run: RunReport, models: _ModelCache, per_class: int, missing: list[str]
+) -> ErrorsReport | None:
+    """The run's model on the test split: per true class, the `per_class` wrong predictions with the
+    highest predicted-class probability (ties by id)."""
+    if run.model_dir is None:
+        missing.append(f"run {run.name} has no model dir: no errors section")
+        return None
+    try:
+        model, info = models.get(run.model_dir)
+    except RespgenError as e:
+        missing.append(f"run {run.name}: {e}: no errors section")
+        return None
+    labels, spec = info.labels, info.features
+    test = sorted((r for r in ws.real_rows(("test",)) if r["label"] in labels), key=lambda r: r["id"])
+    if not test:
+        missing.append("no test cycles with the run's labels: no errors section")
+        return None
+    probs = []
+    for i in range(0, len(test), 32):
+        feats = features_for_rows(ws.manifest, test[i : i + 32], spec.length, spec.pad, spec.fade_out)
+        logits, _ = model(feats)
+        probs.append(torch.softmax(logits.float(), dim=-1))
+    p = torch.cat(probs).numpy()
+    wrong = [
+        (-float(p[k].max()), row["id"], k) for k, row in enumerate(test) if labels[int(p[k].argmax())] != row["label"]
+    ]
+    by_class: dict[str, list[Misclassified]] = {c: [] for c in labels}
+    for _, _, k in sorted(wrong):
+        row = test[k]
+        if len(by_class[row["label"]]) < per_class:
+            by_class[row["label"]].append(
+                Misclassified(
+                    row["id"],
+                    row["label"],
+                    labels[int(p[k].argmax())],
+                    {c: round(float(v), 4) for c, v in zip(labels, p[k])},
+                    clip_of(row["id"], load_clip(ws.manifest, row)),
+                )
+            )
+    seed = run.record.per_seed.get(run.record.seeds[0])
+    recorded = None if seed is None or seed.test is None else seed.test.get("confusion")
+    recorded_wrong = None if recorded is None else int(np.sum(recorded) - np.trace(np.asarray(recorded)))
+    return ErrorsReport(
+        run.name,
+        str(run.model_dir),
+        len(test),
+        len(wrong),
+        recorded_wrong,
+        per_class,
+        by_class,
+        several_seeds=len(run.record.seeds) > 1,
+    )
+
+
 def _validation_curve(ws: Workspace) -> tuple[list[int], list[float], list[float]] | None:
     """(steps, validation mel L1, noise baseline) from `vocoder/metrics.jsonl`; None without evaluations."""
     if not ws.vocoder_metrics.is_file():
@@ -244,5 +487,35 @@ def as_json(model: ReportModel) -> dict:
         "label_model": model.label_model,
         "feature_space": None if model.feature_space is None else asdict(model.feature_space),
         "runs": [r.name for r in model.runs],
+        "listening": {
+            s.name: [
+                {
+                    "label": p.label,
+                    "pick": p.pick,
+                    "rank": p.rank,
+                    "n": p.n,
+                    "mel_l1": p.mel_l1,
+                    "real": p.real.id,
+                    "synthetic": p.synthetic.id,
+                }
+                for p in s.pairs
+            ]
+            for s in model.sets
+        },
+        "errors": None if model.errors is None else _errors_json(model.errors),
         "missing": model.missing,
+    }
+
+
+def _errors_json(e: ErrorsReport) -> dict:
+    return {
+        "run": e.run,
+        "model_dir": e.model_dir,
+        "n_test": e.n_test,
+        "n_wrong": e.n_wrong,
+        "recorded_wrong": e.recorded_wrong,
+        "by_class": {
+            c: [{"id": m.id, "predicted": m.predicted, "probabilities": m.probabilities} for m in wrong]
+            for c, wrong in e.by_class.items()
+        },
     }

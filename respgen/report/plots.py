@@ -1,4 +1,5 @@
-"""The report's figures (matplotlib, written as PNG)."""
+"""The report's figures (matplotlib, written as PNG). Fixed margins rather than `tight_layout`, which
+measures every text and costs about a third of a figure's drawing."""
 
 from __future__ import annotations
 
@@ -20,26 +21,16 @@ def class_counts(path: Path, classes: list[str], real: dict[str, int], synthetic
     ax.set_ylabel("cycles")
     ax.set_title("Cycles per class")
     ax.legend()
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.1, top=0.9)
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
-def mel_pairs(path: Path, pairs: list[tuple[str, str, np.ndarray, str, np.ndarray]]) -> None:
-    """pairs: (class, real id, real mel, synthetic id, synthetic mel) -> one row per class."""
-    fig, axes = plt.subplots(len(pairs), 2, figsize=(10, 2.4 * len(pairs)), squeeze=False)
-    for row, (label, real_id, real_mel, syn_id, syn_mel) in enumerate(pairs):
-        for col, (title, mel) in enumerate(
-            ((f"{label}: real {real_id}", real_mel), (f"{label}: synthetic {syn_id}", syn_mel))
-        ):
-            ax = axes[row, col]
-            ax.imshow(mel, origin="lower", aspect="auto", vmin=0, vmax=1, cmap="magma")
-            ax.set_title(title, fontsize=9)
-            ax.set_xlabel("frame (16 ms)")
-            ax.set_ylabel("mel bin")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+def mel_image(path: Path, mel: np.ndarray, scale: int = 1) -> None:
+    """A vocoder mel ([n_mels, frames], values in [0, 1]) as a bare PNG, low bins at the bottom, each
+    value a `scale` x `scale` block (no axes: the page says what it shows; milliseconds, not a figure)."""
+    big = np.repeat(np.repeat(np.asarray(mel)[::-1], scale, axis=0), scale, axis=1)
+    plt.imsave(path, big, vmin=0, vmax=1, cmap="magma")
 
 
 def run_figure(
@@ -71,7 +62,7 @@ def run_figure(
     lines2 = ax2.get_legend_handles_labels()
     ax2.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="best", fontsize=8)
     ax_curve.set_title("training curves")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.09, right=0.94, bottom=0.13, top=0.91, wspace=0.3)
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
@@ -85,6 +76,6 @@ def validation_curve(path: Path, steps: list[int], distance: list[float], noise:
     ax.set_ylabel("log-mel L1 (lower = closer)")
     ax.set_title("Vocoder validation distance")
     ax.legend()
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.13, right=0.97, bottom=0.14, top=0.9)
     fig.savefig(path, dpi=100)
     plt.close(fig)
