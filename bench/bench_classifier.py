@@ -48,9 +48,9 @@ def main() -> None:
     from respgen.classifier.presets import PRESETS
     from respgen.classifier.store import load_model_dir as load_model
     from respgen.classifier.training import TrainSettings, train_step
-    from respgen.services.classify import classify_files
     from respgen.config import ClassifyConfig
     from respgen.labels import CLASSES
+    from respgen.services.classify import classify_files
 
     console = Console()
     rows = []

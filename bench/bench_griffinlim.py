@@ -28,9 +28,9 @@ import torch
 
 from respgen.config import DemoDataConfig, PrepareConfig, SynthConfig
 from respgen.data.manifest import load_clip
-from respgen.services.demo_data import make_demo_data
 from respgen.features import fit_length, vocoder_mel
 from respgen.fidelity import mel_l1_to_mel, noise_l1, noise_seed
+from respgen.services.demo_data import make_demo_data
 from respgen.services.prepare import prepare
 from respgen.services.synth import clip_seed, conditioning_order, synthesize
 from respgen.vocoder.griffinlim import griffinlim_vocode

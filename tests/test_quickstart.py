@@ -95,12 +95,12 @@ def test_quickstart_defaults_beat_chance_clearly(tmp_path: Path):
 
 
 def test_report_on_the_quickstart_workdir(cli, quick, tmp_path: Path):
+    import shutil
+
     import matplotlib.image
 
     from respgen.config import FinetuneConfig
     from respgen.services.finetune import finetune
-
-    import shutil
 
     work = tmp_path / "qs"  # a copy: the shared quickstart workspace stays as the quickstart left it
     shutil.copytree(quick[0], work, symlinks=True)

@@ -153,8 +153,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.detach_real_target:
         detach_real_target()
-    from respgen.services.compare import compare
     from respgen.config import CompareConfig
+    from respgen.services.compare import compare
 
     with tempfile.TemporaryDirectory() as tmp:
         work = args.quickstart or args.workdir or Path(tmp) / "testbed"

@@ -30,9 +30,9 @@ import torch.nn.functional as F
 
 from respgen.config import DemoDataConfig, PrepareConfig
 from respgen.data.manifest import load_clip
-from respgen.services.demo_data import make_demo_data
 from respgen.features import vocoder_mel
 from respgen.fidelity import mel_l1_to_mel
+from respgen.services.demo_data import make_demo_data
 from respgen.services.prepare import prepare
 from respgen.vocoder.data import CycleCrops
 from respgen.vocoder.diffusion import noise_levels, sample
