@@ -1,6 +1,6 @@
 """Classifier features kept on disk: each clip's fbank computed once per (clip, feature spec) into the
 workspace's cache, reused by every later run, arm and seed, and read back a batch at a time, so memory
-does not grow with the number of clips.
+does not grow with the number of clips (at most `MEMORY_BUDGET` of them stay in memory once read).
 
 Layout: `<root>/<spec digest>/<the clip's audio path relative to the workspace>.<fingerprint>.npy`
 (float32, [frames, 128]). The fingerprint is taken from the audio file's size and modification time: a
@@ -26,6 +26,7 @@ from respgen.data.manifest import load_clip
 
 FORMAT = 1  # bump when clip_features changes what it computes
 BINS = 128
+MEMORY_BUDGET = 512 * 2**20  # bytes of features kept in memory once read (a 5 s clip: 255 KB)
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,33 @@ class FeatureKey:
         return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
-class ClipFeatures:
-    """[N, frames, 128] features of N clips, each read from its cache file when indexed. Supports
-    `len`, an int, a slice, a list or a 1-D tensor of indices (-> a tensor), `subset` and `cat`."""
+class Memo:
+    """Arrays already read, kept while they fit in `budget` bytes (then read from disk each time): small
+    datasets stay in memory after the first epoch, large ones cost at most the budget."""
 
-    def __init__(self, files: list[Path], frames: int):
+    def __init__(self, budget: int):
+        self.budget = budget
+        self.arrays: dict[Path, np.ndarray] = {}
+        self.used = 0
+
+    def load(self, path: Path) -> np.ndarray:
+        array = self.arrays.get(path)
+        if array is None:
+            array = np.load(path)
+            if self.used + array.nbytes <= self.budget:
+                self.arrays[path] = array
+                self.used += array.nbytes
+        return array
+
+
+class ClipFeatures:
+    """[N, frames, 128] features of N clips, each read from its cache file when indexed (through a `Memo`).
+    Supports `len`, an int, a slice, a list or a 1-D tensor of indices (-> a tensor), `subset` and `cat`."""
+
+    def __init__(self, files: list[Path], frames: int, memo: Memo | None = None):
         self.files = list(files)
         self.frames = frames
+        self.memo = memo or Memo(0)
 
     def __len__(self) -> int:
         return len(self.files)
@@ -64,30 +85,31 @@ class ClipFeatures:
 
     def __getitem__(self, index) -> torch.Tensor:
         if isinstance(index, int):
-            return torch.from_numpy(np.load(self.files[index]))
+            return torch.from_numpy(self.memo.load(self.files[index]))
         if isinstance(index, slice):
             picked = self.files[index]
         else:
             picked = [self.files[int(i)] for i in (index.tolist() if torch.is_tensor(index) else index)]
         if not picked:
             return torch.zeros(0, self.frames, BINS)
-        return torch.from_numpy(np.stack([np.load(f) for f in picked]))
+        return torch.from_numpy(np.stack([self.memo.load(f) for f in picked]))
 
     def subset(self, indices: list[int]) -> "ClipFeatures":
-        return ClipFeatures([self.files[i] for i in indices], self.frames)
+        return ClipFeatures([self.files[i] for i in indices], self.frames, self.memo)
 
     @staticmethod
     def cat(parts: list["ClipFeatures"]) -> "ClipFeatures":
-        return ClipFeatures([f for p in parts for f in p.files], parts[0].frames if parts else 0)
+        return ClipFeatures([f for p in parts for f in p.files], parts[0].frames, parts[0].memo)
 
 
 class FeatureStore:
     """The cache under `root` (the workspace's `cache/features`) for clips inside `workspace`."""
 
-    def __init__(self, root: Path, workspace: Path):
+    def __init__(self, root: Path, workspace: Path, memory_budget: int = MEMORY_BUDGET):
         self.root = Path(root)
         self.workspace = Path(workspace)
         self.computed = 0  # clips whose features this store computed (not found in the cache)
+        self.memo = Memo(memory_budget)  # shared by every ClipFeatures this store hands out
 
     def features(self, manifest: Path, rows: list[dict], key: FeatureKey) -> ClipFeatures:
         """The features of `rows` (paths relative to `manifest`), computing and storing the missing ones."""
@@ -100,7 +122,7 @@ class FeatureStore:
                 _save(path, fbank.numpy().astype(np.float32, copy=False))
                 self.computed += 1
             files.append(path)
-        return ClipFeatures(files, key.frames)
+        return ClipFeatures(files, key.frames, self.memo)
 
     def file_for(self, audio: Path, key: FeatureKey) -> Path:
         """The cache file of one audio file's features under `key`."""
