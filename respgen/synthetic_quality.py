@@ -195,7 +195,7 @@ def set_quality(
         mine = capped([r for r in rows if r["label"] == c], max_per_class, seed)
         recs = clip_records(synth_manifest, mine, ws.manifest, real_by_id)
         train = [r for r in real_rows if r["label"] == c and r["split"] == "train"]
-        real_vs_real[c] = real_l1(train, ws.manifest, clip_samples(synth_manifest, mine[0]))
+        real_vs_real[c] = real_vs_real_l1(ws.manifest, train, clip_samples(synth_manifest, mine[0]))
         fidelity[c] = class_fidelity(recs, c, real_vs_real[c], class_agreement(model, synth_manifest, mine, c))
         records += recs
     return {
@@ -205,6 +205,18 @@ def set_quality(
         ),
         "diversity": diversity_summary(records, real_vs_real, classes),
     }
+
+
+_REAL_VS_REAL: dict[tuple, float | None] = {}
+
+
+def real_vs_real_l1(manifest: Path, rows: list[dict], n_samples: int) -> float | None:
+    """`fidelity.real_l1` of a class's real cycles, computed once per process for the same manifest, cycles
+    and length (every synthetic set of a report or a compare shares it)."""
+    key = (str(manifest), manifest.stat().st_mtime_ns, tuple(sorted(r["id"] for r in rows)), n_samples)
+    if key not in _REAL_VS_REAL:
+        _REAL_VS_REAL[key] = real_l1(rows, manifest, n_samples)
+    return _REAL_VS_REAL[key]
 
 
 def measure_set(ws: Workspace, name: str, model_dir: Path | None, max_per_class: int = MAX_PER_CLASS) -> dict:
