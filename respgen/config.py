@@ -133,6 +133,13 @@ class SynthConfig(Config):
     set_name: str | None = Field(
         None, description="Synthetic set to write, WORKDIR/synth/SET (default: the vocoder's name)"
     )
+    guide_strength: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="diffwave: start the reverse process from the Griffin-Lim estimate of the same mel noised "
+        "to this fraction of the schedule (SDEdit; 1 = from pure noise, the paper's sampling)",
+    )
     gl_iters: int = Field(32, ge=1, le=1000, description="griffinlim: Griffin-Lim iterations")
     gl_momentum: float = Field(0.99, ge=0, lt=1, description="griffinlim: Griffin-Lim momentum (0 = plain)")
 

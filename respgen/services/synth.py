@@ -117,9 +117,16 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
         model.to(device)
         params = model.params
         dtype = fast_dtype(resolve_precision(cfg.precision, device), device)
+        guide = GriffinLimSettings(cfg.gl_iters, cfg.gl_momentum) if cfg.guide_strength < 1 else None
+        if guide is not None:  # SDEdit from the Griffin-Lim estimate
+            vocoder_info["guide"] = {**guide.provenance(), "strength": cfg.guide_strength}
 
         def vocode(mels: torch.Tensor, gens: list[torch.Generator]) -> torch.Tensor:
-            return sample(model, mels, cfg.steps, gens, dtype).cpu()
+            init = None
+            if guide is not None:
+                seeds = [torch.Generator().manual_seed(g.initial_seed() ^ 0x61) for g in gens]
+                init = griffinlim_vocode(mels.cpu(), params, guide.n_iter, guide.momentum, seeds, guide.inverse)
+            return sample(model, mels, cfg.steps, gens, dtype, init=init, strength=cfg.guide_strength).cpu()
 
     n_samples = int(round(cfg.length * params.sample_rate))
     if cfg.trim:

@@ -49,6 +49,11 @@ def schedule(params: VocoderParams, mode: str) -> tuple[np.ndarray, np.ndarray]:
     return betas, fast_steps(params, betas)
 
 
+def start_step(n_steps: int, strength: float) -> int:
+    """The reverse process's first step for an SDEdit `strength` in (0, 1]: 1 -> the last (pure noise)."""
+    return max(0, min(n_steps - 1, int(np.ceil(strength * n_steps)) - 1))
+
+
 @torch.inference_mode()
 def sample(
     model: DiffWave,
@@ -58,9 +63,15 @@ def sample(
     autocast_dtype: torch.dtype | None = None,
     fast: bool = True,
     cache: bool | None = None,
+    init: torch.Tensor | None = None,
+    strength: float = 1.0,
 ) -> torch.Tensor:
     """Mel [B, n_mels, frames] -> audio [B, frames * hop] in [-1, 1]. One generator per clip makes each
     clip's audio independent of how clips are batched.
+
+    `init` [B, frames * hop] and `strength` < 1 (SDEdit, Meng et al. 2022): instead of pure noise, start
+    from `init` noised to the level of the schedule's step `strength` of the way from clean to pure noise
+    (rounded up to a step of the schedule, at least one) and run only the steps below it.
 
     `fast` (default) runs the folded time-major network of `respgen.vocoder.fast` (same result to float
     rounding, deterministic in fp32); `autocast_dtype` (bf16/fp16) is then its compute dtype, on CPU
@@ -85,8 +96,11 @@ def sample(
         autocast = None if autocast_dtype in (None, torch.float32) else autocast_dtype
     with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
         cond = condition(mel)  # once per clip, reused by every step
+        first = start_step(len(betas), strength if init is not None else 1.0)
         audio = randn()
-        for i in range(len(betas) - 1, -1, -1):
+        if first < len(betas) - 1:  # SDEdit: the estimate, noised to step `first`'s level
+            audio = alpha_cum[first] ** 0.5 * init.to(device).float() + (1 - alpha_cum[first]) ** 0.5 * audio
+        for i in range(first, -1, -1):
             c1 = 1 / alphas[i] ** 0.5
             c2 = betas[i] / (1 - alpha_cum[i]) ** 0.5
             eps = denoise(audio, torch.tensor([steps[i]], device=device), cond).float()
