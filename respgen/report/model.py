@@ -250,17 +250,20 @@ def _ordered_sets(ws: Workspace) -> list[str]:
     return ([first] if first else []) + [n for n in names if n != first]
 
 
+MODE_LABELS = {"ce": "CE", "ce-over": "CE + oversampling", "ce-syn": "CE + synthetic", "aft": "AFT"}
+
+
 def _run(name: str, d: Path, record: RunRecord) -> RunReport:
     info = run_info(d)
     train = info.get("training", {})
     counts = info.get("data", {}).get("counts", {})
-    if train.get("aft"):
-        mode = f"AFT ({train['adversary']})" if train.get("adversary") else "AFT"
-    elif counts.get("train_oversampled"):
-        mode = "CE + oversampling"
-    else:
-        mode = "CE + synthetic" if sum(counts.get("train_synthetic", {}).values()) else "CE"
-    used = train.get("synthetic_set") if mode != "CE" else None
+    kind = train.get("mode")  # recorded by finetune; derived for runs made before it was
+    if kind is None:
+        kind = "aft" if train.get("aft") else "ce-syn" if sum(counts.get("train_synthetic", {}).values()) else "ce"
+    mode = MODE_LABELS.get(kind, kind)
+    if kind == "aft" and train.get("adversary"):
+        mode += f" ({train['adversary']})"
+    used = train.get("synthetic_set") if kind != "ce" else None
     model_dir = d if (d / "respgen.json").is_file() else next(iter(sorted(d.glob("seed-*"))), None)
     return RunReport(name, mode, used, record, model_dir)
 
