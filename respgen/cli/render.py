@@ -74,10 +74,6 @@ def fidelity_lines(fidelity: dict) -> None:
         console.print(f"{c}: mel L1 {f['mel_l1']:.3f} to conditioning (noise baseline {noise:.3f}; {verdict})")
 
 
-def _pct(x) -> str:
-    return "-" if x is None or math.isnan(x) else f"{100 * x:.2f}"
-
-
 def metrics(record: Any) -> None:
     """Sp / Se / Score per eval split of a run (`RunRecord`): one seed, or mean ± std over seeds."""
     several = len(record.seeds) > 1
