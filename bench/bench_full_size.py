@@ -40,11 +40,13 @@ def run_stage(args: list[str]) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 2**20  # KiB -> GiB
 
 
-def finetune_toml(out: Path) -> Path:
-    """paper.toml's [finetune] with what a CPU dry run cannot use removed (hub download, fp16, 5 seeds)."""
+def finetune_toml(out: Path, per_class: int) -> Path:
+    """paper.toml's [finetune] with what a CPU dry run cannot use removed (hub download, fp16, 5 seeds),
+    reading `per_class` synthetic cycles of each class (Mixed-N)."""
     paper = tomllib.loads(PAPER.read_text())["finetune"]
     for key in ("init", "precision", "seeds", "preset", "epochs"):
         paper.pop(key, None)
+    paper["synthetic_per_class"] = per_class
     lines = ["[finetune]"] + [f"{k} = {_toml(v)}" for k, v in paper.items()]
     out.write_text("\n".join(lines) + "\n")
     return out
@@ -74,7 +76,7 @@ def main() -> None:
     n = build_placeholder_icbhi(a.annotations, icbhi)
     rows.append(("placeholder layout", f"{n} recordings", time.perf_counter() - t, None))
     w = ["--workdir", str(work)]
-    cfg = finetune_toml(base / "dry-run.toml")
+    cfg = finetune_toml(base / "dry-run.toml", a.n)
     stages = [
         ("prepare", ["prepare", str(icbhi), *w, "--config", str(PAPER)], "paper.toml (no val split)"),
         (

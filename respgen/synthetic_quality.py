@@ -6,7 +6,11 @@ manifests and audio, loads a classifier):
 - realism (`respgen.realism`): can a fresh logistic regression tell the class's synthetic cycles from
   held-out real cycles of the class, on a real-only model's pooled features and on model-free log-mel
   statistics (50% = no);
-- diversity (`respgen.diversity`): are the synthetic cycles near-copies of their sources?"""
+- diversity (`respgen.diversity`): are the synthetic cycles near-copies of their sources?
+
+`measure_set` keeps its result in `cache/quality/<set>.json` with the fingerprints of what it read (the
+set's and the workspace's manifests, the real-only model dir's files) and the settings, and reads it
+back while they still match: compare, quickstart and report then measure a set once, not once each."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from respgen.classifier.data import features_for_rows
 from respgen.classifier.probe import pooled_features
 from respgen.classifier.store import load_model_dir
 from respgen.data.manifest import load_clip
+from respgen.disk_memo import dir_fingerprint, file_fingerprint, memo
 from respgen.diversity import diversity_summary
 from respgen.features import fit_length
 from respgen.fidelity import class_summary, label_agreement, real_l1, rows_fidelity
@@ -26,6 +31,7 @@ from respgen.realism import MIN_ROWS, fbank_stats_batch, two_sample_accuracy
 from respgen.workspace import Workspace
 
 MAX_PER_CLASS = 200
+QUALITY_VERSION = 1  # bump when what `set_quality` computes changes: older cached results are then recomputed
 HELD_OUT_SPLITS = ("val", "test")
 SAMPLE_RATE = 16000
 
@@ -221,7 +227,24 @@ def real_vs_real_l1(manifest: Path, rows: list[dict], n_samples: int) -> float |
 
 def measure_set(ws: Workspace, name: str, model_dir: Path | None, max_per_class: int = MAX_PER_CLASS) -> dict:
     """`set_quality` of the workspace's synthetic set `name` (its rows with audio), against the real
-    train cycles it was conditioned on; `model_dir`: a real-only classifier, or None."""
+    train cycles it was conditioned on; `model_dir`: a real-only classifier, or None. Kept in
+    `cache/quality/<name>.json` and read from there while nothing it depends on (`quality_key`) changed."""
     syn_set = ws.synthetic_set(name, must_exist=True)
-    real_by_id = {r["id"]: r for r in ws.real_rows(("train",))}
-    return set_quality(ws, syn_set.rows(), real_by_id, model_dir, syn_set.manifest, max_per_class=max_per_class)
+
+    def compute() -> dict:
+        real_by_id = {r["id"]: r for r in ws.real_rows(("train",))}
+        return set_quality(ws, syn_set.rows(), real_by_id, model_dir, syn_set.manifest, max_per_class=max_per_class)
+
+    return memo(ws.quality_cache / f"{name}.json", quality_key(ws, syn_set.manifest, model_dir, max_per_class), compute)
+
+
+def quality_key(ws: Workspace, synth_manifest: Path, model_dir: Path | None, max_per_class: int) -> dict:
+    """What a set's measured quality depends on: the set's and the workspace's manifests (a re-run
+    `synth` or `prepare` rewrites them), every file of the model dir, the settings and `QUALITY_VERSION`."""
+    return {
+        "version": QUALITY_VERSION,
+        "synthetic": file_fingerprint(synth_manifest),
+        "real": file_fingerprint(ws.manifest),
+        "model": None if model_dir is None else dir_fingerprint(model_dir),
+        "max_per_class": max_per_class,
+    }

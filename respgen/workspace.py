@@ -121,6 +121,11 @@ class Workspace:
     def feature_cache(self) -> Path:
         return self.root / "cache" / "features"
 
+    # compare / quickstart / report -> cache/quality/<set>.json (synthetic_quality.measure_set)
+    @property
+    def quality_cache(self) -> Path:
+        return self.root / "cache" / "quality"
+
     @property
     def models(self) -> Path:
         return self.root / "models"

@@ -124,6 +124,7 @@ def test_html_report_plays_pairs_and_errors(cli, quick):
     m = json.loads((Path(errors["model_dir"]) / "metrics.json").read_text())  # a several-seed run: its first seed
     cm = np.asarray(m["test"]["confusion"])
     assert errors["run"] == latest.name and errors["n_wrong"] == errors["recorded_wrong"] == cm.sum() - np.trace(cm)
+    assert errors["predictions"] == "recorded"  # finetune's predictions.json: no model run again
     if errors["n_wrong"]:
         played = [s for s in sounds if s.startswith("listen/error-")]
         assert len(played) == sum(len(w) for w in errors["by_class"].values()) > 0
@@ -158,6 +159,24 @@ def test_no_audio_another_run_and_an_unknown_run(cli, quick):
     assert all(len(w) <= 1 for w in out["errors"]["by_class"].values())
     r = cli("report", "--workdir", quick, "--run", "nosuch")
     assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "no finished run 'nosuch'" in r.stderr
+
+
+def test_errors_of_a_run_without_recorded_predictions(cli, quick, tmp_path):
+    """A run made before finetune recorded its predictions: the report runs the model on the test split,
+    with the same result as the recorded probabilities give."""
+    ws = workspace(quick, tmp_path, "older-run", ("models", "synth"))
+    recorded = json.loads(cli("report", "--workdir", ws, "--no-audio", "--json").stdout)["errors"]
+    for f in (ws / "models").glob("*/predictions.json"):
+        f.unlink()
+    r = cli("report", "--workdir", ws, "--no-audio", "--json")
+    assert r.exit_code == 0, r.output
+    again = json.loads(r.stdout)["errors"]
+    assert recorded["predictions"] == "recorded" and again["predictions"] == "recomputed"
+    assert again["n_wrong"] == again["recorded_wrong"] == recorded["n_wrong"]
+    assert {c: sorted(w["id"] for w in ws_) for c, ws_ in again["by_class"].items()} == {
+        c: sorted(w["id"] for w in ws_) for c, ws_ in recorded["by_class"].items()
+    }
+    assert "run again on the test split" in (ws / "report" / "report.md").read_text(encoding="utf-8")
 
 
 def workspace(quick: Path, tmp_path: Path, name: str, parts: tuple[str, ...]) -> Path:

@@ -20,7 +20,7 @@ def scripted(monkeypatch):
         score, se = next(calls)
         return {"sp": 2 * score - se, "se": se, "score": score, "accuracy": score}
 
-    monkeypatch.setattr(training, "evaluate", fake_evaluate)
+    monkeypatch.setattr(training, "split_scores", fake_evaluate)
 
 
 @pytest.mark.parametrize("min_se, best", [(None, 1), (0.05, 3), (0.5, 1)])

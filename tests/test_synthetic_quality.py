@@ -87,3 +87,25 @@ def test_set_quality_on_demo(demo_synth5: Path, tmp_path: Path):
     stored = [{**r, "mel_l1": 0.001, "mel_l1_noise": 0.3} for r in rows]
     q3 = set_quality(ws, stored, real_by_id, None, ws.synth_manifest, max_per_class=5)
     assert all(v["near_copy"] for v in q3["diversity"].values())
+
+
+def test_measure_set_is_kept_until_an_input_changes(demo_synth5: Path, tmp_path: Path, monkeypatch):
+    """compare, quickstart and report measure a set once: the result is read back while the set's and
+    the workspace's manifests and the model dir are unchanged, and recomputed when one changes."""
+    from respgen import synthetic_quality
+
+    ws = Workspace(demo_synth5)
+    model_dir = _tiny_model_dir(tmp_path / "model", ws.classes())
+    name = ws.default_synthetic_set()
+    first = synthetic_quality.measure_set(ws, name, model_dir, max_per_class=5)
+    assert (ws.quality_cache / f"{name}.json").is_file()
+    calls = []
+    real = synthetic_quality.set_quality
+    monkeypatch.setattr(synthetic_quality, "set_quality", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert synthetic_quality.measure_set(ws, name, model_dir, max_per_class=5) == first and not calls
+    synthetic_quality.measure_set(ws, name, model_dir, max_per_class=4)  # another setting
+    synthetic_quality.measure_set(ws, name, None, max_per_class=5)  # another model
+    assert len(calls) == 2
+    ws.synth_manifest.write_text(ws.synth_manifest.read_text())  # synth rewrote the set
+    again = synthetic_quality.measure_set(ws, name, model_dir, max_per_class=5)
+    assert len(calls) == 3 and again == first  # deterministic: the same numbers

@@ -43,7 +43,7 @@ def run(work: Path, seed: int, args) -> list[tuple]:
     from respgen.classifier.model import AFTClassifier
     from respgen.classifier.presets import PRESETS
     from respgen.classifier.probe import pooled_features, probe_accuracy
-    from respgen.classifier.training import evaluate
+    from respgen.classifier.training import predict_probabilities, split_scores
     from respgen.config import FinetuneConfig
     from respgen.services.finetune import load_run_data
     from respgen.workspace import Workspace
@@ -79,7 +79,8 @@ def run(work: Path, seed: int, args) -> list[tuple]:
             ce_sum, pair_sum = ce_sum + float(ce.detach()), pair_sum + float(pl.detach())
         if (epoch + 1) % args.every == 0:
             probe = probe_accuracy(pooled_features(model, x_all), d_all.numpy(), y_all.numpy())
-            score = evaluate(model, *data.evals["test"], data.classes, 64)["score"]
+            test_x, test_y = data.evals["test"]
+            score = split_scores(predict_probabilities(model, test_x, 64), test_y, data.classes)["score"]
             rows.append((seed, epoch + 1, ce_sum / len(batches), pair_sum / len(batches), probe, score))
     return rows
 

@@ -5,7 +5,7 @@ and the counts recorded in the model dir."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -25,6 +25,7 @@ class RunData:
     counts: dict
     vocoder: list  # the vocoder checkpoints the synthetic cycles came from
     sources: torch.Tensor | None = None  # per train row: the row of its real source (`conditioned_on`), -1 if none
+    eval_ids: dict[str, list[str]] = field(default_factory=dict)  # split -> the ids of its rows, in order
 
 
 def source_rows(train_real: list[dict], synthetic: list[dict]) -> torch.Tensor:
@@ -109,11 +110,12 @@ def assemble(
         feats.append(features(synth_manifest, synthetic, synthetic_fit))
     labels = torch.tensor([index[r["label"]] for r in train_real + synthetic])
     domains = torch.tensor([0] * len(train_real) + [1] * len(synthetic))
-    evals = {}
+    evals, eval_ids = {}, {}
     for split in ("val", "test"):
         rows = [r for r in real if r["split"] == split]
         if rows:
             evals[split] = (features(manifest, rows), torch.tensor([index[r["label"]] for r in rows]))
+            eval_ids[split] = [r["id"] for r in rows]
 
     def by_class(rows):
         return {c: sum(1 for r in rows if r["label"] == c) for c in classes}
@@ -131,4 +133,5 @@ def assemble(
         counts,
         [json.loads(v) for v in vocoders],
         source_rows(train_real, synthetic),
+        eval_ids,
     )

@@ -5,7 +5,11 @@
 - `preprocessor_config.json`: transformers' `ASTFeatureExtractor` for the same input length;
 - `respgen.json`: labels, the feature spec (how a clip becomes the model's input), training settings,
   data counts and notes;
-- `metrics.json`: the chosen epoch's metrics and the per-epoch history (`classifier.run_record`).
+- `metrics.json`: the chosen epoch's metrics and the per-epoch history (`classifier.run_record`);
+- `predictions.json`: the chosen epoch's class probabilities per eval cycle (`classifier.predictions`).
+
+Reading a dir's records (`read_info`, `find_runs`, `run_info`) imports no transformers; loading or
+saving the model does (imported there, so a report that only reads records starts fast).
 """
 
 from __future__ import annotations
@@ -13,14 +17,18 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from transformers import ASTFeatureExtractor
+import numpy as np
 
 from respgen import __version__
 from respgen.atomic import write_json
-from respgen.classifier.model import AFTClassifier
+from respgen.classifier.predictions import write_predictions
 from respgen.classifier.run_record import RunRecord, SeedRecord
 from respgen.errors import RespgenError
+
+if TYPE_CHECKING:
+    from respgen.classifier.model import AFTClassifier
 
 INFO_FILE = "respgen.json"
 
@@ -55,8 +63,12 @@ def save_model_dir(
     data: dict,
     notes: list[str],
     metrics: SeedRecord,
+    predictions: dict[str, tuple[list[str], np.ndarray]] | None = None,
 ) -> None:
-    """Write every file of a model dir into `out` (a staging folder: the caller swaps it in)."""
+    """Write every file of a model dir into `out` (a staging folder: the caller swaps it in);
+    `predictions`: {split: (ids, probabilities)} of the saved weights, when known."""
+    from transformers import ASTFeatureExtractor
+
     out.mkdir(parents=True, exist_ok=True)
     model.save(out)
     ASTFeatureExtractor(
@@ -78,6 +90,8 @@ def save_model_dir(
         },
     )
     RunRecord.of({metrics.seed or 0: metrics}).write(out)
+    if predictions:
+        write_predictions(out, labels, predictions)
 
 
 def read_info(model_dir: Path) -> ModelInfo:
@@ -105,6 +119,8 @@ def load_model_dir(model_dir: Path) -> tuple[AFTClassifier, ModelInfo]:
     """The model (eval mode) and its info from a model dir; one clear error when it is not one."""
     if not model_dir.is_dir():
         raise RespgenError("model dir not found (run `respgen finetune` or pass --model)", model_dir)
+    from respgen.classifier.model import AFTClassifier
+
     info = read_info(model_dir)
     try:
         model = AFTClassifier.load(model_dir)

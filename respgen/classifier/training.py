@@ -1,5 +1,6 @@
 """Fine-tuning one AST: the epoch loop with checkpoint selection (`EpochSelection`: val / test / last),
-one `train_step` on CE(class) + alpha * the alignment term (classifier.alignment), and `evaluate`."""
+one `train_step` on CE(class) + alpha * the alignment term (classifier.alignment), `predict_probabilities`
+on an eval split and its `split_scores`."""
 
 from __future__ import annotations
 
@@ -56,9 +57,11 @@ class EpochSelection:
     score: float | None = None
     met_min_se: bool = False
     state: dict | None = None
+    predictions: dict | None = None  # {split: [N, classes] probabilities} of the kept epoch
 
-    def consider(self, entry: dict, model: torch.nn.Module) -> None:
-        """Keep `model`'s weights if the epoch of `entry` (its history row) beats the one kept so far."""
+    def consider(self, entry: dict, model: torch.nn.Module, predictions: dict | None = None) -> None:
+        """Keep `model`'s weights (and its eval `predictions`) if the epoch of `entry` (its history row)
+        beats the one kept so far."""
         split = entry.get(self.select_on) if self.select_on in ("val", "test") else None
         score = None if split is None else split["score"]
         ok = score is not None and (self.min_se is None or split["se"] > self.min_se)
@@ -69,6 +72,7 @@ class EpochSelection:
                 return
         self.epoch, self.score, self.met_min_se = entry["epoch"], score, ok
         self.state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        self.predictions = predictions
 
 
 def train_classifier(
@@ -81,8 +85,10 @@ def train_classifier(
     progress: Callable[..., None] | None = None,
 ) -> dict:
     """Train `model` in place and leave it holding the selected epoch's weights (unwrapped, on its
-    device). Returns the seed's metrics: the selected epoch's eval splits plus the per-epoch history.
-    Raises `TrainingDiverged` when the loss is not finite."""
+    device). Returns the seed's metrics: the selected epoch's eval splits plus the per-epoch history,
+    and under `predictions` that epoch's class probabilities per eval split ({split: [N, classes]}, rows
+    in `data.evals` order; not part of the record: the caller saves them beside it). Raises
+    `TrainingDiverged` when the loss is not finite."""
     features, labels, domains = data.train
     sources = data.sources if data.sources is not None else torch.full_like(labels, -1)
     loader = DataLoader(
@@ -132,10 +138,12 @@ def train_classifier(
         entry = {"epoch": epoch + 1, "loss": totals["loss"] / max(1, totals["n"]), "lr": scheduler.get_last_lr()[0]}
         if align is not None and align.uses_discriminator:
             entry["disc_acc"] = totals["disc_correct"] / max(1, totals["n"])
+        probabilities = {}
         for split, (fx, fy) in data.evals.items():
-            entry[split] = evaluate(unwrapped, fx, fy, data.classes, s.batch_size * 2, accelerator)
+            probabilities[split] = predict_probabilities(unwrapped, fx, s.batch_size * 2, accelerator)
+            entry[split] = split_scores(probabilities[split], fy, data.classes)
         history.append(entry)
-        selection.consider(entry, unwrapped)
+        selection.consider(entry, unwrapped, probabilities)
         if progress:
             shown = entry.get("val") or entry.get("test") or {}
             progress(
@@ -160,6 +168,7 @@ def train_classifier(
         **{split: chosen[split] for split in data.evals},
         "history": history,
         "seed": seed,
+        "predictions": selection.predictions or {},
     }
 
 
@@ -210,21 +219,27 @@ def train_step(
 
 
 @torch.no_grad()
-def evaluate(
-    model: AFTClassifier, features: torch.Tensor, labels: torch.Tensor, classes, batch_size: int, accelerator=None
-) -> dict:
-    """Sp / Se / Score / accuracy / per-class accuracy / confusion of `model` on one split."""
+def predict_probabilities(
+    model: AFTClassifier, features: torch.Tensor, batch_size: int, accelerator: Accelerator | None = None
+) -> torch.Tensor:
+    """[N, classes] softmax probabilities of `model` on one split's features (on the CPU, fp32); the
+    model is left in train mode."""
     model.eval()
     device = next(model.parameters()).device
-    preds = []
-    for i in range(0, len(labels), batch_size):
+    out = []
+    for i in range(0, len(features), batch_size):
         x = features[i : i + batch_size].to(device)
         if accelerator is not None:
             with accelerator.autocast():
                 logits, _ = model(x)
         else:
             logits, _ = model(x)
-        preds.append(logits.float().argmax(-1).cpu())
+        out.append(torch.softmax(logits.float(), dim=-1).cpu())
     model.train()
-    cm = confusion_matrix(labels.numpy(), torch.cat(preds).numpy(), len(classes))
+    return torch.cat(out)
+
+
+def split_scores(probabilities: torch.Tensor, labels: torch.Tensor, classes) -> dict:
+    """Sp / Se / Score / accuracy / per-class accuracy / confusion of the most probable class."""
+    cm = confusion_matrix(labels.numpy(), probabilities.argmax(-1).numpy(), len(classes))
     return icbhi_scores(cm, tuple(classes))

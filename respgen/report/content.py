@@ -224,8 +224,13 @@ def errors_intro(e: ErrorsReport) -> str:
     if e.recorded_wrong is not None:
         agree = "as" if e.recorded_wrong == e.n_wrong else f"**not** as (it records {e.recorded_wrong})"
         check = f", {agree} its `metrics.json` confusion records"
+    source = (
+        "probabilities recorded by `finetune` for the saved weights"
+        if e.predictions == "recorded"
+        else "probabilities of the saved model, run again on the test split (the run recorded none)"
+    )
     return (
-        f"Run `{e.run}`{seed}: {e.n_wrong} of {e.n_test} test cycles labelled wrongly{check}. Per true class, "
+        f"Run `{e.run}`{seed}: {e.n_wrong} of {e.n_test} test cycles labelled wrongly{check} ({source}). Per true class, "
         f"the {e.per_class} it got wrong most confidently (highest probability for the wrong class first), "
         f"with every class's probability; excerpts of at most {EXCERPT_SECONDS:g} s. Choose the run with `--run NAME`."
     )

@@ -17,9 +17,11 @@ import numpy as np
 import torch
 
 from respgen.classifier.data import features_for_rows
+from respgen.classifier.predictions import read_predictions
 from respgen.classifier.run_record import RunRecord
-from respgen.classifier.store import find_runs, load_model_dir, run_info
+from respgen.classifier.store import find_runs, load_model_dir, read_info, run_info
 from respgen.data.manifest import load_clip
+from respgen.disk_memo import dir_fingerprint, file_fingerprint, memo
 from respgen.errors import RespgenError
 from respgen.features import fit_length, vocoder_mel
 from respgen.fidelity import mel_l1
@@ -32,6 +34,7 @@ SAMPLE_RATE = 16000
 EXCERPT_SECONDS = 4.0  # the longest excerpt the report plays
 PICKS = ("best", "median", "worst")  # the listening pairs of a class, by mel L1 to the source
 ERRORS_PER_CLASS = 3
+FEATURE_SPACE_VERSION = 1  # bump when `_feature_space` computes differently: cached results are recomputed
 
 
 @dataclass
@@ -109,6 +112,7 @@ class ErrorsReport:
     per_class: int
     by_class: dict[str, list[Misclassified]]  # every true class of the model, in its label order
     several_seeds: bool = False
+    predictions: str = "recorded"  # recorded by finetune (predictions.json) | recomputed (older runs)
 
 
 @dataclass
@@ -189,12 +193,22 @@ def build_model(
     models = _ModelCache()
     feature_space = None
     if sets and fs_model:
+        syn_manifest = ws.synthetic_set(sets[0].name).manifest
+        key = {
+            "version": FEATURE_SPACE_VERSION,
+            "model": dir_fingerprint(fs_model),
+            "synthetic": file_fingerprint(syn_manifest),
+            "real": file_fingerprint(ws.manifest),
+            "max_per_class": max_per_class,
+        }
+
+        def compute() -> dict:
+            return asdict(_feature_space(ws, models.get(fs_model), fs_model, classes, train, sets[0], max_per_class))
+
         try:
-            loaded = models.get(fs_model)
+            feature_space = FeatureSpace(**memo(ws.quality_cache / f"{sets[0].name}.feature-space.json", key, compute))
         except RespgenError as e:  # e.g. models/latest points to a run whose weights are gone
             missing.append(f"no feature-space numbers: {e}")
-        else:
-            feature_space = _feature_space(ws, loaded, fs_model, classes, train, sets[0], max_per_class)
     lap("feature space")
     errors, errors_note = None, None
     if errors_per_class == 0:
@@ -370,7 +384,7 @@ def _feature_space(
     model, info = loaded
     syn_set = ws.synthetic_set(syn.name)
     synthetic = syn_set.rows(require_audio=False)
-    length, pad = info.features.length, info.features.pad
+    length, pad, fade_out = info.features.length, info.features.pad, info.features.fade_out
     frechet: dict[str, float | None] = {}
     real_feats, syn_feats = [], []
     for c in classes:
@@ -379,8 +393,8 @@ def _feature_space(
         if len(r_rows) < 2 or len(s_rows) < 2:
             frechet[c] = None
             continue
-        fr = model.pooled(features_for_rows(ws.manifest, r_rows, length, pad)).numpy()
-        fs = model.pooled(features_for_rows(syn_set.manifest, s_rows, length, pad)).numpy()
+        fr = model.pooled(features_for_rows(ws.manifest, r_rows, length, pad, fade_out)).numpy()
+        fs = model.pooled(features_for_rows(syn_set.manifest, s_rows, length, pad, fade_out)).numpy()
         frechet[c] = frechet_distance(fr, fs)
         real_feats.append(fr)
         syn_feats.append(fs)
@@ -419,26 +433,29 @@ def _errors(
     ws: Workspace, run: RunReport, models: _ModelCache, per_class: int, missing: list[str]
 ) -> ErrorsReport | None:
     """The run's model on the test split: per true class, the `per_class` wrong predictions with the
-    highest predicted-class probability (ties by id)."""
+    highest predicted-class probability (ties by id). The probabilities finetune recorded for the model
+    (`predictions.json`) when they cover the test split, else the model is run on it."""
     if run.model_dir is None:
         missing.append(f"run {run.name} has no model dir: no errors section")
         return None
     try:
-        model, info = models.get(run.model_dir)
+        labels = read_info(run.model_dir).labels
     except RespgenError as e:
         missing.append(f"run {run.name}: {e}: no errors section")
         return None
-    labels, spec = info.labels, info.features
     test = sorted((r for r in ws.real_rows(("test",)) if r["label"] in labels), key=lambda r: r["id"])
     if not test:
         missing.append("no test cycles with the run's labels: no errors section")
         return None
-    probs = []
-    for i in range(0, len(test), 32):
-        feats = features_for_rows(ws.manifest, test[i : i + 32], spec.length, spec.pad, spec.fade_out)
-        logits, _ = model(feats)
-        probs.append(torch.softmax(logits.float(), dim=-1))
-    p = torch.cat(probs).numpy()
+    stored = read_predictions(run.model_dir, "test", labels)
+    if stored is not None and all(r["id"] in stored for r in test):
+        p, source = np.stack([stored[r["id"]] for r in test]), "recorded"
+    else:
+        try:
+            p, source = _test_probabilities(ws, models.get(run.model_dir), test), "recomputed"
+        except RespgenError as e:
+            missing.append(f"run {run.name}: {e}: no errors section")
+            return None
     wrong = [
         (-float(p[k].max()), row["id"], k) for k, row in enumerate(test) if labels[int(p[k].argmax())] != row["label"]
     ]
@@ -467,7 +484,20 @@ def _errors(
         per_class,
         by_class,
         several_seeds=len(run.record.seeds) > 1,
+        predictions=source,
     )
+
+
+def _test_probabilities(ws: Workspace, loaded: tuple, test: list[dict]) -> np.ndarray:
+    """[N, classes] probabilities of a loaded (model, info) on the test rows (runs without recorded ones)."""
+    model, info = loaded
+    spec = info.features
+    probs = []
+    for i in range(0, len(test), 32):
+        feats = features_for_rows(ws.manifest, test[i : i + 32], spec.length, spec.pad, spec.fade_out)
+        logits, _ = model(feats)
+        probs.append(torch.softmax(logits.float(), dim=-1))
+    return torch.cat(probs).numpy()
 
 
 def _validation_curve(ws: Workspace) -> tuple[list[int], list[float], list[float]] | None:
@@ -517,6 +547,7 @@ def _errors_json(e: ErrorsReport) -> dict:
         "n_test": e.n_test,
         "n_wrong": e.n_wrong,
         "recorded_wrong": e.recorded_wrong,
+        "predictions": e.predictions,
         "by_class": {
             c: [{"id": m.id, "predicted": m.predicted, "probabilities": m.probabilities} for m in wrong]
             for c, wrong in e.by_class.items()

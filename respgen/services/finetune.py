@@ -260,6 +260,7 @@ def _train_one(
     discriminator = settings.alignment is not None and settings.alignment.uses_discriminator
     model = AFTClassifier(config, discriminator=discriminator, ast=pretrained)
     metrics = train_classifier(model, data, settings, seed, select_on, accelerator, progress)
+    predictions = {split: (data.eval_ids[split], p.numpy()) for split, p in metrics.pop("predictions").items()}
     features, labels, domains = data.train
     if int(domains.sum()) > 0:  # alignment of real and synthetic train features, by a fresh probe
         pooled = pooled_features(accelerator.unwrap_model(model), features, settings.batch_size * 2)
@@ -268,6 +269,6 @@ def _train_one(
     if out is not None:
         training = {**cfg.flat(), "mode": _mode(cfg, data), "seed": seed, "selected_on": select_on}
         data_info = {"counts": data.counts, "vocoder": data.vocoder}
-        save_model_dir(out, model.cpu(), list(data.classes), spec, training, data_info, notes, record)
+        save_model_dir(out, model.cpu(), list(data.classes), spec, training, data_info, notes, record, predictions)
     accelerator.wait_for_everyone()
     return record

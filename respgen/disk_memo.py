@@ -1,0 +1,43 @@
+"""A result computed once per key and kept on disk: `memo(path, key, compute)` returns the JSON result
+stored at `path` when it was stored with an equal `key`, else computes it, stores it (atomically) with
+the key and returns it. The key holds whatever the result depends on (file fingerprints, settings, a
+version), so a changed input means a recomputation, never a stale result; an unreadable or half-written
+file is recomputed too."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable, TypeVar
+
+from respgen.atomic import write_json
+
+T = TypeVar("T")
+
+
+def memo(path: Path, key: dict, compute: Callable[[], T]) -> T:
+    """`compute()`'s JSON-ready result, stored at `path` under `key` (see the module doc). The result is
+    returned as it reads back from JSON (tuples become lists), whether computed or read."""
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        if stored["key"] == key:
+            return stored["value"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    value = json.loads(json.dumps(compute()))
+    write_json(path, {"key": key, "value": value})
+    return value
+
+
+def file_fingerprint(path: Path) -> list:
+    """[resolved path, size, modification time in ns] of a file."""
+    st = path.stat()
+    return [str(path.resolve()), st.st_size, st.st_mtime_ns]
+
+
+def dir_fingerprint(folder: Path) -> list:
+    """The folder's resolved path and [name, size, mtime ns] of each file directly in it ([path] when
+    it does not exist)."""
+    folder = folder.resolve()
+    files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+    return [str(folder), *([p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files)]
