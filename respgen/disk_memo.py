@@ -29,15 +29,22 @@ def memo(path: Path, key: dict, compute: Callable[[], T]) -> T:
     return value
 
 
-def file_fingerprint(path: Path) -> list:
-    """[resolved path, size, modification time in ns] of a file."""
+def file_fingerprint(path: Path, root: Path | None = None) -> list:
+    """[name, size, modification time in ns] of a file; the name relative to `root` when it lies under
+    it (a workspace moved or copied with its times keeps its results), else its resolved path."""
     st = path.stat()
-    return [str(path.resolve()), st.st_size, st.st_mtime_ns]
+    return [_name(path, root), st.st_size, st.st_mtime_ns]
 
 
-def dir_fingerprint(folder: Path) -> list:
-    """The folder's resolved path and [name, size, mtime ns] of each file directly in it ([path] when
-    it does not exist)."""
-    folder = folder.resolve()
+def dir_fingerprint(folder: Path, root: Path | None = None) -> list:
+    """The folder's name (as `file_fingerprint`) and [name, size, mtime ns] of each file directly in it
+    ([name] when it does not exist)."""
     files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
-    return [str(folder), *([p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files)]
+    return [_name(folder, root), *([p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files)]
+
+
+def _name(path: Path, root: Path | None) -> str:
+    path = path.resolve()
+    if root is not None and path.is_relative_to(root.resolve()):
+        return path.relative_to(root.resolve()).as_posix()
+    return str(path)

@@ -20,7 +20,6 @@ import numpy as np
 import torch
 
 from respgen.classifier.data import features_for_rows
-from respgen.classifier.probe import pooled_features
 from respgen.classifier.store import load_model_dir
 from respgen.data.manifest import load_clip
 from respgen.disk_memo import dir_fingerprint, file_fingerprint, memo
@@ -85,11 +84,43 @@ def clip_samples(manifest: Path, row: dict) -> int:
     return int(load_clip(manifest, row).shape[-1])
 
 
-def model_features(model, manifest: Path, rows: list[dict]) -> np.ndarray:
-    """[N, hidden] pooled features of a loaded (model, info) for rows, with the model's feature spec."""
-    m, info = model
-    spec = info.features
-    return pooled_features(m, features_for_rows(manifest, rows, spec.length, spec.pad, spec.fade_out))
+class ClassifierOutputs:
+    """A loaded real-only classifier's predicted label and pooled feature per clip, each clip run once
+    (one forward pass gives both): label agreement and model realism read the same synthetic cycles,
+    and every set measured in one process (a report, a compare) the same held-out real cycles. `of`
+    keeps the last model dir's outputs for the process."""
+
+    _last: tuple[list, "ClassifierOutputs"] | None = None
+
+    def __init__(self, loaded: tuple) -> None:
+        self.model, self.info = loaded
+        self._done: dict[tuple[str, str], tuple[str, np.ndarray]] = {}
+
+    @classmethod
+    def of(cls, model_dir: Path) -> "ClassifierOutputs":
+        key = dir_fingerprint(model_dir)
+        if cls._last is None or cls._last[0] != key:
+            cls._last = (key, cls(load_model_dir(model_dir)))
+        return cls._last[1]
+
+    @property
+    def labels(self) -> list[str]:
+        return self.info.labels
+
+    @torch.no_grad()
+    def outputs(self, manifest: Path, rows: list[dict], batch_size: int = 32) -> tuple[list[str], np.ndarray]:
+        """(predicted labels, [N, hidden] pooled features) of the rows' clips, with the model's feature spec."""
+        spec = self.info.features
+        todo = [r for r in rows if (str(manifest), r["id"]) not in self._done]
+        device = next(self.model.parameters()).device
+        for i in range(0, len(todo), batch_size):
+            batch = todo[i : i + batch_size]
+            feats = features_for_rows(manifest, batch, spec.length, spec.pad, spec.fade_out)
+            logits, _, pooled = self.model(feats.to(device), with_pooled=True)
+            for r, k, f in zip(batch, logits.argmax(-1).tolist(), pooled.float().cpu().numpy()):
+                self._done[(str(manifest), r["id"])] = (self.labels[k], f)
+        done = [self._done[(str(manifest), r["id"])] for r in rows]
+        return [d[0] for d in done], np.stack([d[1] for d in done]) if done else np.zeros((0, 0))
 
 
 def fbank_features(manifest: Path, rows: list[dict], n_samples: int) -> np.ndarray:
@@ -104,15 +135,14 @@ def realism_by_class(
     real_rows: list[dict],
     real_manifest: Path,
     classes,
-    model=None,
+    model: ClassifierOutputs | None = None,
     max_per_class: int = MAX_PER_CLASS,
     seed: int = 0,
 ) -> dict[str, dict]:
     """{class: {model, fbank, n_synthetic, n_real, real_from}} for each class with synthetic rows: the
     two-sample accuracy (`realism.two_sample_accuracy`) of its synthetic cycles vs held-out real cycles
     (`held_out_real`; at most `max_per_class` of each, deterministic) on the pooled features of `model`
-    (a loaded (model, info); `model` is None without one) and on `fbank_stats` (always). None where a
-    side has fewer than 4 cycles."""
+    (None without one) and on `fbank_stats` (always). None where a side has fewer than 4 cycles."""
     out = {}
     for c in classes:
         mine = [r for r in synthetic if r["label"] == c]
@@ -125,7 +155,7 @@ def realism_by_class(
         acc_model = acc_fbank = None
         if enough and model is not None:
             acc_model = two_sample_accuracy(
-                model_features(model, real_manifest, real), model_features(model, synth_manifest, syn), seed=seed
+                model.outputs(real_manifest, real)[1], model.outputs(synth_manifest, syn)[1], seed=seed
             )
         if enough:
             n = clip_samples(synth_manifest, syn[0])
@@ -166,15 +196,11 @@ def class_fidelity(records: list[dict], label: str, real_vs_real: float | None, 
     }
 
 
-def class_agreement(model, synth_manifest: Path, rows: list[dict], label: str) -> float | None:
-    """Share of the rows a loaded (model, info) labels `label`; None without a model or that label."""
-    if model is None or label not in model[1].labels:
+def class_agreement(model: ClassifierOutputs | None, synth_manifest: Path, rows: list[dict], label: str):
+    """Share of the rows the real-only classifier labels `label`; None without a model or that label."""
+    if model is None or label not in model.labels:
         return None
-    m, info = model
-    spec = info.features
-    return label_agreement(
-        predict_labels(m, info.labels, spec.length, spec.pad, synth_manifest, rows, fade_out=spec.fade_out), label
-    )
+    return label_agreement(model.outputs(synth_manifest, rows)[0], label)
 
 
 def set_quality(
@@ -194,7 +220,7 @@ def set_quality(
     real-vs-real baseline (train cycles) come from the workspace's manifest. `model_dir`: a real-only
     classifier for label agreement and model-feature realism (None: both left None)."""
     classes = [c for c in (classes or ws.classes()) if any(r["label"] == c for r in rows)]
-    model = load_model_dir(model_dir) if model_dir is not None else None
+    model = ClassifierOutputs.of(model_dir) if model_dir is not None else None
     real_rows = ws.real_rows()
     fidelity, records, real_vs_real = {}, [], {}
     for c in classes:
@@ -243,8 +269,8 @@ def quality_key(ws: Workspace, synth_manifest: Path, model_dir: Path | None, max
     `synth` or `prepare` rewrites them), every file of the model dir, the settings and `QUALITY_VERSION`."""
     return {
         "version": QUALITY_VERSION,
-        "synthetic": file_fingerprint(synth_manifest),
-        "real": file_fingerprint(ws.manifest),
-        "model": None if model_dir is None else dir_fingerprint(model_dir),
+        "synthetic": file_fingerprint(synth_manifest, ws.root),
+        "real": file_fingerprint(ws.manifest, ws.root),
+        "model": None if model_dir is None else dir_fingerprint(model_dir, ws.root),
         "max_per_class": max_per_class,
     }

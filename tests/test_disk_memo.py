@@ -34,3 +34,11 @@ def test_fingerprints_change_with_the_files(tmp_path: Path):
     (f.parent / "other").write_text("x")
     assert len(dir_fingerprint(f.parent)) == 3
     assert dir_fingerprint(tmp_path / "gone") == [str((tmp_path / "gone").resolve())]
+    # under a root: named relative to it, so a copied workspace (times kept) keeps its results
+    assert file_fingerprint(f, tmp_path)[0] == "m/w.bin" and dir_fingerprint(f.parent, tmp_path)[0] == "m"
+    copy = tmp_path / "copy" / "m"
+    copy.mkdir(parents=True)
+    for p in f.parent.iterdir():
+        (copy / p.name).write_bytes(p.read_bytes())
+        os.utime(copy / p.name, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns))
+    assert dir_fingerprint(copy, tmp_path / "copy") == dir_fingerprint(f.parent, tmp_path)

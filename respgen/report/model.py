@@ -196,9 +196,9 @@ def build_model(
         syn_manifest = ws.synthetic_set(sets[0].name).manifest
         key = {
             "version": FEATURE_SPACE_VERSION,
-            "model": dir_fingerprint(fs_model),
-            "synthetic": file_fingerprint(syn_manifest),
-            "real": file_fingerprint(ws.manifest),
+            "model": dir_fingerprint(fs_model, ws.root),
+            "synthetic": file_fingerprint(syn_manifest, ws.root),
+            "real": file_fingerprint(ws.manifest, ws.root),
             "max_per_class": max_per_class,
         }
 
