@@ -94,7 +94,7 @@ class ClassifierOutputs:
 
     def __init__(self, loaded: tuple) -> None:
         self.model, self.info = loaded
-        self._done: dict[tuple[str, str], tuple[str, np.ndarray]] = {}
+        self._done: dict[tuple[tuple, str], tuple[str, np.ndarray]] = {}
 
     @classmethod
     def of(cls, model_dir: Path) -> "ClassifierOutputs":
@@ -111,15 +111,16 @@ class ClassifierOutputs:
     def outputs(self, manifest: Path, rows: list[dict], batch_size: int = 32) -> tuple[list[str], np.ndarray]:
         """(predicted labels, [N, hidden] pooled features) of the rows' clips, with the model's feature spec."""
         spec = self.info.features
-        todo = [r for r in rows if (str(manifest), r["id"]) not in self._done]
+        where = (str(manifest.resolve()), manifest.stat().st_mtime_ns)  # a rewritten manifest: clips run again
+        todo = [r for r in rows if (where, r["id"]) not in self._done]
         device = next(self.model.parameters()).device
         for i in range(0, len(todo), batch_size):
             batch = todo[i : i + batch_size]
             feats = features_for_rows(manifest, batch, spec.length, spec.pad, spec.fade_out)
             logits, _, pooled = self.model(feats.to(device), with_pooled=True)
             for r, k, f in zip(batch, logits.argmax(-1).tolist(), pooled.float().cpu().numpy()):
-                self._done[(str(manifest), r["id"])] = (self.labels[k], f)
-        done = [self._done[(str(manifest), r["id"])] for r in rows]
+                self._done[(where, r["id"])] = (self.labels[k], f)
+        done = [self._done[(where, r["id"])] for r in rows]
         return [d[0] for d in done], np.stack([d[1] for d in done]) if done else np.zeros((0, 0))
 
 

@@ -206,7 +206,8 @@ def build_model(
             return asdict(_feature_space(ws, models.get(fs_model), fs_model, classes, train, sets[0], max_per_class))
 
         try:
-            feature_space = FeatureSpace(**memo(ws.quality_cache / f"{sets[0].name}.feature-space.json", key, compute))
+            value = memo(ws.quality_cache / f"{sets[0].name}.feature-space.json", key, compute)
+            feature_space = FeatureSpace(**{**value, "model": str(fs_model)})  # this workspace's path
         except RespgenError as e:  # e.g. models/latest points to a run whose weights are gone
             missing.append(f"no feature-space numbers: {e}")
     lap("feature space")
