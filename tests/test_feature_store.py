@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from respgen.classifier.data import features_for_rows
-from respgen.classifier.feature_store import FeatureKey, FeatureStore
+from respgen.classifier.feature_store import ClipFeatures, FeatureKey, FeatureStore, Memo, trim_heap
 from respgen.config import FinetuneConfig
 from respgen.data.manifest import read_rows
 from respgen.services.finetune import finetune
@@ -65,3 +65,24 @@ def test_finetune_cached_equals_uncached_and_second_run_computes_nothing(demo_sy
     for run in (second, plain):
         assert run.metrics["test"]["confusion"] == first.metrics["test"]["confusion"]
         assert run.metrics["history"][-1]["loss"] == first.metrics["history"][-1]["loss"]
+
+
+def test_memo_keeps_its_budget_and_maps_the_rest(tmp_path: Path):
+    """Within the budget a read array stays in memory; beyond it each read is a private mapping of the
+    file (no heap block to fragment), with the same values, writable without touching the file."""
+    rng = np.random.default_rng(0)
+    files = []
+    for k in range(3):
+        files.append(tmp_path / f"{k}.npy")
+        np.save(files[-1], rng.standard_normal((4, 128)).astype(np.float32))
+    memo = Memo(budget=2 * 4 * 128 * 4)  # two arrays
+    feats = ClipFeatures(files, 4, memo)
+    batch = feats[[0, 1, 2]]
+    assert [np.array_equal(batch[k].numpy(), np.load(f)) for k, f in enumerate(files)] == [True] * 3
+    assert memo.used == memo.budget and set(memo.arrays) == set(files[:2])
+    mapped = memo.load(files[2])
+    assert isinstance(mapped, np.memmap) and not isinstance(memo.load(files[0]), np.memmap)
+    item = feats[2]
+    item += 1  # copy-on-write: the cache file is unchanged
+    assert np.array_equal(np.load(files[2]), batch[2].numpy())
+    assert isinstance(trim_heap(), bool)
