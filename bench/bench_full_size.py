@@ -30,7 +30,7 @@ PAPER = ROOT / "examples" / "paper.toml"
 
 
 def run_stage(args: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS in GB) of one `respgen` process."""
+    """(wall seconds, peak RSS in GiB) of one `respgen` process."""
     t = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "respgen", *args, "--quiet"], stderr=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -100,13 +100,13 @@ def main() -> None:
         wall, rss = run_stage(args)
         rows.append((name, what, wall, rss))
     table = Table(title=f"full-size dry run (synthetic Mixed-{a.n})")
-    for col in ("stage", "what", "wall s", "peak RSS GB"):
+    for col in ("stage", "what", "wall s", "peak RSS GiB"):
         table.add_column(col, justify="left" if col in ("stage", "what") else "right")
     for name, what, wall, rss in rows:
         table.add_row(name, what, f"{wall:.1f}", "-" if rss is None else f"{rss:.2f}")
     Console().print(table)
     cache = sum(f.stat().st_size for f in (work / "cache" / "features").rglob("*.npy")) / 2**30
-    Console().print(f"feature cache: {cache:.2f} GB on disk; workdir {base}")
+    Console().print(f"feature cache: {cache:.2f} GiB on disk; workdir {base}")
     if a.keep is None:
         shutil.rmtree(base, ignore_errors=True)
 
