@@ -44,7 +44,9 @@ def dir_fingerprint(folder: Path, root: Path | None = None) -> list:
 
 
 def _name(path: Path, root: Path | None) -> str:
-    path = path.resolve()
-    if root is not None and path.is_relative_to(root.resolve()):
-        return path.relative_to(root.resolve()).as_posix()
-    return str(path)
+    """`path` relative to `root` when under it (as given, else with links resolved), else resolved."""
+    if root is not None:
+        for p, r in ((path.absolute(), root.absolute()), (path.resolve(), root.resolve())):
+            if p.is_relative_to(r):
+                return p.relative_to(r).as_posix()
+    return str(path.resolve())

@@ -170,17 +170,22 @@ def test_two_process_finetune(demo_synth: Path, tmp_path: Path):
 def test_predictions_recorded_beside_the_model(demo_copy: Path):
     """`predictions.json`: the saved epoch's probabilities per test cycle, the numbers its confusion counts."""
     from respgen.classifier.predictions import read_predictions
+    from respgen.disk_memo import file_fingerprint
 
     result = finetune(FinetuneConfig(workdir=demo_copy, name="p", **FAST))
     run = Path(result.run_dir)
     labels = json.loads((run / "respgen.json").read_text())["labels"]
-    test = [r for r in read_rows(demo_copy / "data" / "manifest.jsonl") if r["split"] == "test"]
-    probs = read_predictions(run, "test", labels)
+    manifest = demo_copy / "data" / "manifest.jsonl"
+    test = [r for r in read_rows(manifest) if r["split"] == "test"]
+    source = file_fingerprint(manifest, demo_copy)
+    probs = read_predictions(run, "test", labels, source)
     assert set(probs) == {r["id"] for r in test}
     cm = [[0] * len(labels) for _ in labels]
     for r in test:
         assert abs(probs[r["id"]].sum() - 1) < 1e-4
         cm[labels.index(r["label"])][int(probs[r["id"]].argmax())] += 1
     assert cm == result.metrics["test"]["confusion"]
-    assert read_predictions(run, "test", list(reversed(labels))) is None  # not this model's labels
-    assert read_predictions(run, "val", labels) is None  # the demo has no val split
+    assert read_predictions(run, "test", list(reversed(labels)), source) is None  # not this model's labels
+    assert read_predictions(run, "val", labels, source) is None  # the demo has no val split
+    manifest.write_text(manifest.read_text())  # prepare wrote the manifest again: the record is not read
+    assert read_predictions(run, "test", labels, file_fingerprint(manifest, demo_copy)) is None

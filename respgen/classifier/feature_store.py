@@ -11,8 +11,8 @@ read); a file that does not load as the expected array is computed again.
 Memory: beyond the `Memo` budget a clip's array is a private mapping of its file (`mmap_mode="c"`),
 not a heap block, and every `TRIM_EVERY` reads the heap's free pages are handed back (`trim_heap`).
 Without both, the blocks read and dropped each batch fragmented the heap and peak RSS grew with the
-number of clips (a full-size one-epoch finetune, features cached: 1.52 GB with 2,000 synthetic clips,
-1.66 GB with 8,000); with them 1.47 and 1.49 GB, and the epoch faster (docs/benchmarks.md).
+number of clips (a full-size one-epoch finetune, features cached: 1.52 GiB with 2,000 synthetic clips,
+1.66 GiB with 8,000); with them 1.47 and 1.49 GiB, and the epoch faster (docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -19,11 +19,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from respgen import __version__
 from respgen.atomic import write_json
-from respgen.classifier.predictions import write_predictions
+from respgen.classifier.predictions import EvalPredictions
 from respgen.classifier.run_record import RunRecord, SeedRecord
 from respgen.errors import RespgenError
 
@@ -63,10 +61,10 @@ def save_model_dir(
     data: dict,
     notes: list[str],
     metrics: SeedRecord,
-    predictions: dict[str, tuple[list[str], np.ndarray]] | None = None,
+    predictions: EvalPredictions | None = None,
 ) -> None:
     """Write every file of a model dir into `out` (a staging folder: the caller swaps it in);
-    `predictions`: {split: (ids, probabilities)} of the saved weights, when known."""
+    `predictions`: the saved weights' eval probabilities, when known."""
     from transformers import ASTFeatureExtractor
 
     out.mkdir(parents=True, exist_ok=True)
@@ -90,8 +88,8 @@ def save_model_dir(
         },
     )
     RunRecord.of({metrics.seed or 0: metrics}).write(out)
-    if predictions:
-        write_predictions(out, labels, predictions)
+    if predictions is not None and predictions.splits:
+        predictions.write(out)
 
 
 def read_info(model_dir: Path) -> ModelInfo:

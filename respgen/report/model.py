@@ -448,7 +448,7 @@ def _errors(
     if not test:
         missing.append("no test cycles with the run's labels: no errors section")
         return None
-    stored = read_predictions(run.model_dir, "test", labels)
+    stored = read_predictions(run.model_dir, "test", labels, file_fingerprint(ws.manifest, ws.root))
     if stored is not None and all(r["id"] in stored for r in test):
         p, source = np.stack([stored[r["id"]] for r in test]), "recorded"
     else:

@@ -21,12 +21,14 @@ from respgen.classifier.data import n_frames
 from respgen.classifier.dataset import RunData, assemble, pick_synthetic
 from respgen.classifier.feature_store import FeatureStore
 from respgen.classifier.model import AFTClassifier, load_pretrained_ast
+from respgen.classifier.predictions import EvalPredictions
 from respgen.classifier.presets import PRESETS
 from respgen.classifier.probe import alignment, pooled_features
 from respgen.classifier.run_record import RunRecord, SeedRecord
 from respgen.classifier.store import FeatureSpec, save_model_dir
 from respgen.classifier.training import TrainSettings, train_classifier
 from respgen.config import FinetuneConfig, resolve_finetune
+from respgen.disk_memo import file_fingerprint
 from respgen.errors import RespgenError
 from respgen.fidelity import class_summary, noise_like, rows_fidelity
 from respgen.lock import locked
@@ -260,7 +262,12 @@ def _train_one(
     discriminator = settings.alignment is not None and settings.alignment.uses_discriminator
     model = AFTClassifier(config, discriminator=discriminator, ast=pretrained)
     metrics = train_classifier(model, data, settings, seed, select_on, accelerator, progress)
-    predictions = {split: (data.eval_ids[split], p.numpy()) for split, p in metrics.pop("predictions").items()}
+    ws = Workspace(cfg.workdir)
+    predictions = EvalPredictions(
+        list(data.classes),
+        {split: (data.eval_ids[split], p.numpy()) for split, p in metrics.pop("predictions").items()},
+        file_fingerprint(ws.manifest, ws.root),
+    )
     features, labels, domains = data.train
     if int(domains.sum()) > 0:  # alignment of real and synthetic train features, by a fresh probe
         pooled = pooled_features(accelerator.unwrap_model(model), features, settings.batch_size * 2)
