@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import hashlib
 import json
 import os
@@ -38,8 +39,10 @@ MEMORY_BUDGET = 512 * 2**20  # bytes of features kept in memory once read (a 5 s
 TRIM_EVERY = 256  # reads between two `trim_heap` calls
 
 
+@functools.cache
 def _libc():
-    """The C library (glibc on Linux), or None where ctypes cannot find one."""
+    """The C library (glibc on Linux), or None where ctypes cannot find one (looked up on first use:
+    `find_library` may run `ldconfig`)."""
     name = ctypes.util.find_library("c")
     try:
         return ctypes.CDLL(name) if name else None
@@ -47,14 +50,12 @@ def _libc():
         return None
 
 
-LIBC = _libc()
-
-
 def trim_heap() -> bool:
     """Hand the heap's free pages back to the system (glibc `malloc_trim`); False where there is no
     glibc (nothing happens there)."""
+    libc = _libc()
     try:
-        return bool(LIBC.malloc_trim(0)) if LIBC is not None else False
+        return bool(libc.malloc_trim(0)) if libc is not None else False
     except AttributeError:  # a C library without malloc_trim (musl, macOS)
         return False
 
