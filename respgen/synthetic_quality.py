@@ -35,27 +35,6 @@ HELD_OUT_SPLITS = ("val", "test")
 SAMPLE_RATE = 16000
 
 
-@torch.no_grad()
-def predict_labels(
-    model,
-    labels: list[str],
-    length: float,
-    pad: str,
-    manifest: Path,
-    rows: list[dict],
-    batch_size: int = 32,
-    fade_out: int = 0,
-) -> list[str]:
-    """The label a classifier (`classifier.model.AFTClassifier`, eval mode) gives each row's clip."""
-    out: list[str] = []
-    device = next(model.parameters()).device
-    for i in range(0, len(rows), batch_size):
-        feats = features_for_rows(manifest, rows[i : i + batch_size], length, pad, fade_out)
-        logits, _ = model(feats.to(device))
-        out += [labels[k] for k in logits.argmax(-1).tolist()]
-    return out
-
-
 def capped(rows: list[dict], n: int, seed: int = 0) -> list[dict]:
     """At most `n` rows, in id order: all of them, or a seeded random subset (deterministic)."""
     rows = sorted(rows, key=lambda r: r["id"])

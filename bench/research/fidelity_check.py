@@ -21,7 +21,7 @@ from pathlib import Path
 from respgen.classifier.store import load_model_dir
 from respgen.data.manifest import load_clip, read_rows
 from respgen.fidelity import clip_fidelity, label_agreement, real_l1
-from respgen.synthetic_quality import predict_labels
+from respgen.synthetic_quality import ClassifierOutputs
 from respgen.workspace import Workspace
 
 
@@ -34,7 +34,7 @@ def check(workdir: Path, model_dir: Path | None, set_name: str | None = None) ->
     real = [r for r in read_rows(real_manifest) if r["split"] == "train"]
     by_id = {r["id"]: r for r in real}
     synth = read_rows(synth_manifest)
-    model = load_model_dir(model_dir) if model_dir else None
+    model = ClassifierOutputs(load_model_dir(model_dir)) if model_dir else None
     out = {}
     for c in sorted({r["label"] for r in synth}):
         rows = sorted((r for r in synth if r["label"] == c), key=lambda r: r["id"])
@@ -45,11 +45,7 @@ def check(workdir: Path, model_dir: Path | None, set_name: str | None = None) ->
         n = load_clip(synth_manifest, rows[0]).shape[0]
         agreement, predicted_counts = None, None
         if model:
-            m, info = model
-            spec = info.features
-            predicted = predict_labels(
-                m, info.labels, spec.length, spec.pad, synth_manifest, rows, fade_out=spec.fade_out
-            )
+            predicted = model.outputs(synth_manifest, rows)[0]
             agreement = label_agreement(predicted, c)
             predicted_counts = {k: predicted.count(k) for k in sorted(set(predicted))}
         mel, noise = sum(f["mel_l1"] for f in fid) / len(fid), sum(f["mel_l1_noise"] for f in fid) / len(fid)

@@ -222,8 +222,9 @@ def train_step(
 def predict_probabilities(
     model: AFTClassifier, features: torch.Tensor, batch_size: int, accelerator: Accelerator | None = None
 ) -> torch.Tensor:
-    """[N, classes] softmax probabilities of `model` on one split's features (on the CPU, fp32); the
-    model is left in train mode."""
+    """[N, classes] softmax probabilities of `model` on one split's features (on the CPU, fp32), in eval
+    mode; the model's train/eval mode is restored."""
+    was_training = model.training
     model.eval()
     device = next(model.parameters()).device
     out = []
@@ -235,7 +236,7 @@ def predict_probabilities(
         else:
             logits, _ = model(x)
         out.append(torch.softmax(logits.float(), dim=-1).cpu())
-    model.train()
+    model.train(was_training)
     return torch.cat(out)
 
 

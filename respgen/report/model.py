@@ -489,16 +489,18 @@ def _errors(
     )
 
 
-def _test_probabilities(ws: Workspace, loaded: tuple, test: list[dict]) -> np.ndarray:
-    """[N, classes] probabilities of a loaded (model, info) on the test rows (runs without recorded ones)."""
+def _test_probabilities(ws: Workspace, loaded: tuple, test: list[dict], batch_size: int = 32) -> np.ndarray:
+    """[N, classes] probabilities of a loaded (model, info) on the test rows (runs without recorded ones),
+    their features computed a batch at a time."""
+    from respgen.classifier.training import predict_probabilities  # with the model: imports transformers
+
     model, info = loaded
     spec = info.features
-    probs = []
-    for i in range(0, len(test), 32):
-        feats = features_for_rows(ws.manifest, test[i : i + 32], spec.length, spec.pad, spec.fade_out)
-        logits, _ = model(feats)
-        probs.append(torch.softmax(logits.float(), dim=-1))
-    return torch.cat(probs).numpy()
+    batches = (
+        features_for_rows(ws.manifest, test[i : i + batch_size], spec.length, spec.pad, spec.fade_out)
+        for i in range(0, len(test), batch_size)
+    )
+    return torch.cat([predict_probabilities(model, x, batch_size) for x in batches]).numpy()
 
 
 def _validation_curve(ws: Workspace) -> tuple[list[int], list[float], list[float]] | None:
