@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -139,10 +140,25 @@ class RunRecord(BaseModel):
         if "mean" not in raw:  # one seed: the file is the seed's record
             return cls.of({raw.get("seed") if isinstance(raw.get("seed"), int) else 0: raw})
         per_seed = {}
-        for seed, scores in (raw.get("per_seed") or {}).items():
-            full = read_metrics(run_dir / f"seed-{seed}")
+        listed = raw.get("per_seed") or {}
+        for seed, scores in listed.items():
+            full = read_metrics(seed_dir(run_dir, list(listed), seed))
             per_seed[int(seed)] = full if full is not None else _partial(raw, seed, scores)
         return cls.of(per_seed) if per_seed else None
+
+
+def seed_dir(run_dir: Path, seeds: Sequence[int | str], seed: int | str | None = None) -> Path:
+    """The one rule for where a run keeps a seed's model (default: its first seed as given, the one
+    `models/latest`, compare, the report and `run_info` use): the run folder itself when the run trained
+    one seed, else its `seed-N/`."""
+    return run_dir if len(seeds) == 1 else run_dir / f"seed-{seeds[0] if seed is None else seed}"
+
+
+def model_dir_of(run_dir: Path) -> Path | None:
+    """The model folder of a finished run on disk (`seed_dir` of the seeds its record lists, in the
+    order trained); None when the run has no readable metrics.json."""
+    record = RunRecord.read(run_dir)
+    return None if record is None else seed_dir(run_dir, record.seeds)
 
 
 def read_metrics(model_dir: Path) -> dict | None:

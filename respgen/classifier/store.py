@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from respgen import __version__
 from respgen.atomic import write_json
 from respgen.classifier.predictions import EvalPredictions
-from respgen.classifier.run_record import RunRecord, SeedRecord
+from respgen.classifier.run_record import RunRecord, SeedRecord, model_dir_of
 from respgen.errors import RespgenError
 
 if TYPE_CHECKING:
@@ -145,5 +145,6 @@ def find_runs(models: Path) -> list[tuple[str, Path, RunRecord]]:
 
 def run_info(run_dir: Path) -> dict:
     """`respgen.json` of a run (of its first seed for a multi-seed run); {} when there is none."""
-    path = run_dir / INFO_FILE if (run_dir / INFO_FILE).is_file() else next(run_dir.glob(f"seed-*/{INFO_FILE}"), None)
-    return json.loads(path.read_text(encoding="utf-8")) if path else {}
+    model_dir = run_dir if (run_dir / INFO_FILE).is_file() else model_dir_of(run_dir)
+    path = None if model_dir is None else model_dir / INFO_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path is not None and path.is_file() else {}

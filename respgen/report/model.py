@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from respgen.audio import SAMPLE_RATE
 from respgen.classifier.data import features_for_rows
 from respgen.classifier.predictions import read_predictions
-from respgen.classifier.run_record import RunRecord
-from respgen.classifier.store import find_runs, load_model_dir, read_info, run_info
+from respgen.classifier.run_record import RunRecord, seed_dir
+from respgen.classifier.store import INFO_FILE, find_runs, load_model_dir, read_info, run_info
 from respgen.data.manifest import load_clip
 from respgen.disk_memo import dir_fingerprint, file_fingerprint, memo
 from respgen.errors import RespgenError
@@ -29,8 +30,6 @@ from respgen.report.frechet import frechet_distance
 from respgen.synthetic_quality import measure_set
 from respgen.workspace import Workspace
 
-MeanStd = tuple[float | None, float]
-SAMPLE_RATE = 16000
 EXCERPT_SECONDS = 4.0  # the longest excerpt the report plays
 PICKS = ("best", "median", "worst")  # the listening pairs of a class, by mel L1 to the source
 ERRORS_PER_CLASS = 3
@@ -177,7 +176,7 @@ def build_model(
     label_model = model if model is not None else _real_only_model(runs)
     missing = []
     half = _half_written(ws, runs)
-    errors_run = _errors_run(ws, runs, run, half)
+    errors_run = _errors_run(ws, runs, run, half)  # before the slow parts: an unknown --run fails at once
     lap("runs")
     names = _ordered_sets(ws)
     sets = [_set(ws, n, train, classes, label_model, max_per_class) for n in names]
@@ -212,18 +211,14 @@ def build_model(
             missing.append(f"no feature-space numbers: {e}")
     lap("feature space")
     errors, errors_note = None, None
-    if errors_per_class == 0:
-        errors_note = "Left out (`--errors-per-class 0`)."
-    elif isinstance(errors_run, str):
-        missing.append(errors_run)
-        errors_note = f"Not shown: {errors_run.removesuffix(': no errors section')}."
-    elif errors_run is None:
-        errors_note = "No run to show errors for (run `respgen finetune`)."
-    else:
-        before = len(missing)
-        errors = _errors(ws, errors_run, models, errors_per_class, missing)
-        if errors is None:
-            errors_note = f"Not shown: {missing[before].removesuffix(': no errors section')}."
+    try:
+        if errors_per_class == 0:
+            raise NoErrorsSection("Left out (`--errors-per-class 0`).")
+        errors = _errors(ws, errors_run, models, errors_per_class)
+    except NoErrorsSection as e:
+        errors_note = e.note
+        if e.lacking:
+            missing.append(f"{e.why}: no errors section")
     lap("errors")
     return ReportModel(
         workspace=str(ws.root),
@@ -279,8 +274,8 @@ def _run(name: str, d: Path, record: RunRecord) -> RunReport:
     if kind == "aft" and train.get("adversary"):
         mode += f" ({train['adversary']})"
     used = train.get("synthetic_set") if kind != "ce" else None
-    model_dir = d if (d / "respgen.json").is_file() else next(iter(sorted(d.glob("seed-*"))), None)
-    return RunReport(name, mode, used, record, model_dir)
+    model_dir = seed_dir(d, record.seeds)
+    return RunReport(name, mode, used, record, model_dir if (model_dir / INFO_FILE).is_file() else None)
 
 
 def _real_only_model(runs: list[RunReport]) -> Path | None:
@@ -409,9 +404,32 @@ def _feature_space(
     return FeatureSpace(str(model_dir), frechet, disc)
 
 
-def _errors_run(ws: Workspace, runs: list[RunReport], name: str | None, half: list[str]) -> RunReport | str | None:
-    """The run whose errors are played: `name`, else the one `models/latest` points to, else the newest;
-    a string says why there is none (a line for `missing`); None without runs."""
+@dataclass
+class _Unfinished:
+    """`models/latest` points to a run that is not finished: why the errors section cannot show it."""
+
+    why: str
+
+
+class NoErrorsSection(Exception):
+    """Why the report has no errors section: `note` is said in its place; `lacking` when the workspace
+    lacks a part the section needs (then `why` is also a line of the report's `missing`)."""
+
+    def __init__(self, note: str, why: str | None = None) -> None:
+        super().__init__(note)
+        self.note, self.why, self.lacking = note, why, why is not None
+
+    @classmethod
+    def lacks(cls, why: str) -> "NoErrorsSection":
+        return cls(f"Not shown: {why}.", why)
+
+
+def _errors_run(
+    ws: Workspace, runs: list[RunReport], name: str | None, half: list[str]
+) -> RunReport | _Unfinished | None:
+    """The run whose errors are played: `name`, else the one `models/latest` points to (the run folder
+    it lies in: a several-seed run's latest is its first seed's folder), else the newest; None without
+    runs; `_Unfinished` when `models/latest` points to a run that is not finished."""
     by_name = {r.name: r for r in runs}
     if name is not None:
         if name in by_name:
@@ -422,32 +440,41 @@ def _errors_run(ws: Workspace, runs: list[RunReport], name: str | None, half: li
     if not runs:
         return None
     if ws.models_latest.is_symlink() or ws.models_latest.is_dir():
-        latest = ws.models_latest.resolve().name
+        latest = _run_of_latest(ws)
         if latest in by_name:
             return by_name[latest]
-        return f"models/latest points to {latest}, which has no readable metrics.json: no errors section"
+        return _Unfinished(f"models/latest points to {latest}, which has no readable metrics.json")
     return runs[-1]
 
 
+def _run_of_latest(ws: Workspace) -> str:
+    """The name of the run folder `models/latest` points into (the run itself, or one of its seed folders)."""
+    target = ws.models_latest.resolve()
+    try:
+        return target.relative_to(ws.models.resolve()).parts[0]
+    except (ValueError, IndexError):  # a pointer made by hand to somewhere else
+        return target.name
+
+
 @torch.no_grad()
-def _errors(
-    ws: Workspace, run: RunReport, models: _ModelCache, per_class: int, missing: list[str]
-) -> ErrorsReport | None:
+def _errors(ws: Workspace, run: RunReport | _Unfinished | None, models: _ModelCache, per_class: int) -> ErrorsReport:
     """The run's model on the test split: per true class, the `per_class` wrong predictions with the
     highest predicted-class probability (ties by id). The probabilities finetune recorded for the model
-    (`predictions.json`) when they cover the test split, else the model is run on it."""
+    (`predictions.json`) when they cover the test split, else the model is run on it. Raises
+    `NoErrorsSection` saying why when there is nothing to show."""
+    if run is None:
+        raise NoErrorsSection("No run to show errors for (run `respgen finetune`).")
+    if isinstance(run, _Unfinished):
+        raise NoErrorsSection.lacks(run.why)
     if run.model_dir is None:
-        missing.append(f"run {run.name} has no model dir: no errors section")
-        return None
+        raise NoErrorsSection.lacks(f"run {run.name} has no model dir")
     try:
         labels = read_info(run.model_dir).labels
     except RespgenError as e:
-        missing.append(f"run {run.name}: {e}: no errors section")
-        return None
+        raise NoErrorsSection.lacks(f"run {run.name}: {e}") from None
     test = sorted((r for r in ws.real_rows(("test",)) if r["label"] in labels), key=lambda r: r["id"])
     if not test:
-        missing.append("no test cycles with the run's labels: no errors section")
-        return None
+        raise NoErrorsSection.lacks("no test cycles with the run's labels")
     stored = read_predictions(run.model_dir, "test", labels, file_fingerprint(ws.manifest, ws.root))
     if stored is not None and all(r["id"] in stored for r in test):
         p, source = np.stack([stored[r["id"]] for r in test]), "recorded"
@@ -455,8 +482,7 @@ def _errors(
         try:
             p, source = _test_probabilities(ws, models.get(run.model_dir), test), "recomputed"
         except RespgenError as e:
-            missing.append(f"run {run.name}: {e}: no errors section")
-            return None
+            raise NoErrorsSection.lacks(f"run {run.name}: {e}") from None
     wrong = [
         (-float(p[k].max()), row["id"], k) for k, row in enumerate(test) if labels[int(p[k].argmax())] != row["label"]
     ]

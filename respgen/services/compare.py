@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from respgen.classifier.run_record import RunRecord
+from respgen.classifier.run_record import RunRecord, seed_dir
 from respgen.config import ARMS, CompareConfig, FinetuneConfig
 from respgen.lock import locked
 from respgen.services.finetune import finetune
@@ -121,15 +121,8 @@ def compare(
 
         real_only = next((Path(a.run_dir) for a in result.arms if a.arm == "ce"), None)
         for s in sorted({a.synthetic_set for a in result.arms if a.synthetic_set}):
-            result.sets[s] = measure_set(ws, s, _model_dir(real_only, result.seeds))
+            result.sets[s] = measure_set(ws, s, None if real_only is None else seed_dir(real_only, result.seeds))
     return result
-
-
-def _model_dir(run_dir: Path | None, seeds: list[int]) -> Path | None:
-    """The model dir of a run (its first seed's for a several-seed run)."""
-    if run_dir is None:
-        return None
-    return run_dir if len(seeds) == 1 else run_dir / f"seed-{seeds[0]}"
 
 
 def arm_summary(record: RunRecord) -> dict:

@@ -24,7 +24,7 @@ from respgen.classifier.model import AFTClassifier, load_pretrained_ast
 from respgen.classifier.predictions import EvalPredictions
 from respgen.classifier.presets import PRESETS
 from respgen.classifier.probe import alignment, pooled_features
-from respgen.classifier.run_record import RunRecord, SeedRecord
+from respgen.classifier.run_record import RunRecord, SeedRecord, seed_dir
 from respgen.classifier.store import FeatureSpec, save_model_dir
 from respgen.classifier.training import TrainSettings, train_classifier
 from respgen.config import FinetuneConfig, resolve_finetune
@@ -93,13 +93,13 @@ def finetune(cfg: FinetuneConfig, progress: Callable[..., None] | None = None) -
     with staged_dir(final, replace=False) if main else nullcontext() as staging:
         per_seed = {}
         for seed in cfg.seeds:
-            out = None if staging is None else (staging if len(cfg.seeds) == 1 else staging / f"seed-{seed}")
+            out = None if staging is None else seed_dir(staging, cfg.seeds, seed)
             per_seed[seed] = _train_one(cfg, data, seed, select_on, out, notes, accelerator, progress if main else None)
         record = RunRecord.of(per_seed)
         if staging is not None and len(cfg.seeds) > 1:
             record.write(staging)
     if main:
-        point_latest(ws.models_latest, final if len(cfg.seeds) == 1 else final / f"seed-{cfg.seeds[0]}")
+        point_latest(ws.models_latest, seed_dir(final, cfg.seeds))
     accelerator.wait_for_everyone()
     seconds["training"] = time.perf_counter() - t0
     computed = (
