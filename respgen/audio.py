@@ -13,8 +13,7 @@ import torchaudio
 
 from respgen.atomic import atomic_path
 from respgen.errors import RespgenError
-
-SAMPLE_RATE = 16000
+from respgen.sample_rate import SAMPLE_RATE
 
 
 def read_audio(path: str | Path) -> tuple[np.ndarray, int]:

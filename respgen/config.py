@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from respgen.errors import RespgenError
+from respgen.sample_rate import SAMPLE_RATE
 from respgen.workspace import default_workdir
 
 if sys.version_info >= (3, 11):
@@ -36,7 +37,7 @@ class PrepareConfig(Config):
     )
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="Patient-disjoint val share of train; 0 disables")
     seed: int = Field(0, description="Seed of the val split")
-    sample_rate: int = Field(16000, ge=1000, description="Clip sample rate")
+    sample_rate: int = Field(SAMPLE_RATE, ge=1000, description="Clip sample rate")
     workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1, ge=1, description="Decode processes (default: CPU cores)"
     )

@@ -11,15 +11,13 @@ Pure functions on per-clip records; no workspace."""
 
 from __future__ import annotations
 
+from respgen.averages import mean
+
 NEAR_COPY_RATIO = 0.25
 """A class's synthetic cycles are *near-copies* of their sources when their mean distance to them is
 below this share of the distance between two real cycles of the class: then they add little that the
 real cycles do not already hold (augmenting with them is close to oversampling the real cycles), and a
 low distance to the source reads as a copy, not as realism."""
-
-
-def mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
 
 
 def ratio(x: float | None, scale: float | None) -> float | None:

@@ -8,6 +8,8 @@ from functools import lru_cache
 import torch
 import torchaudio
 
+from respgen.sample_rate import SAMPLE_RATE
+
 # AudioSet statistics used by transformers' ASTFeatureExtractor
 AST_MEAN = -4.2677393
 AST_STD = 4.5689974
@@ -33,7 +35,7 @@ def _mel_transform(
 
 def vocoder_mel(
     audio: torch.Tensor,
-    sample_rate: int = 16000,
+    sample_rate: int = SAMPLE_RATE,
     n_fft: int = 1024,
     hop: int = 256,
     n_mels: int = 80,
@@ -70,7 +72,7 @@ def fit_length(audio: torch.Tensor, n: int, pad: str = "repeat", fade_out: int =
     return fade(out, 0, fade_out)
 
 
-def ast_fbank(audio: torch.Tensor, sample_rate: int = 16000, num_mel_bins: int = 128) -> torch.Tensor:
+def ast_fbank(audio: torch.Tensor, sample_rate: int = SAMPLE_RATE, num_mel_bins: int = 128) -> torch.Tensor:
     """AST input: kaldi fbank (10 ms shift, 128 bins, hanning) normalised with AudioSet statistics.
     [T] audio -> [frames, num_mel_bins]."""
     fbank = torchaudio.compliance.kaldi.fbank(

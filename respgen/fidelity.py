@@ -6,7 +6,8 @@ Distance: the mean absolute difference of the vocoder's log-mels (`features.voco
 or cropped to the synthetic clip's length (as `synth` conditions on it). Two baselines put it in scale:
 - noise: Gaussian noise with the conditioning clip's loudness (RMS), against the same real cycle;
 - real: two different real cycles of the same class against each other.
-A vocoder whose clips are no closer than the noise baseline makes noise-like cycles.
+A vocoder whose clips are no closer than the noise baseline makes noise-like cycles (the verdict:
+`respgen.noise_like`).
 
 Pure functions on tensors and manifest rows: no workspace, no config."""
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from respgen.averages import mean
 from respgen.data.manifest import load_clip
 from respgen.features import fit_length, vocoder_mel
 
@@ -84,10 +86,6 @@ def real_l1(rows: list[dict], manifest: Path, n_samples: int, max_pairs: int = 5
     return sum(mel_l1(audio[a["id"]], audio[b["id"]]) for a, b in pairs) / len(pairs)
 
 
-def mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
 def class_summary(per_clip: list[dict], classes) -> dict[str, dict]:
     """{class: {'n', 'mel_l1', 'mel_l1_noise'}} means over the clips of each class present."""
     out = {}
@@ -100,11 +98,6 @@ def class_summary(per_clip: list[dict], classes) -> dict[str, dict]:
                 "mel_l1_noise": mean([r["mel_l1_noise"] for r in mine]),
             }
     return out
-
-
-def noise_like(summary: dict[str, dict]) -> list[str]:
-    """Classes whose synthetic clips are on average no closer to their conditioning than the noise baseline."""
-    return [c for c, s in summary.items() if s["mel_l1"] >= s["mel_l1_noise"]]
 
 
 def label_agreement(predicted: list[str], label: str) -> float | None:

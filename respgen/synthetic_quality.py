@@ -27,12 +27,12 @@ from respgen.diversity import diversity_summary
 from respgen.features import fit_length
 from respgen.fidelity import class_summary, label_agreement, real_l1, rows_fidelity
 from respgen.realism import MIN_ROWS, fbank_stats_batch, two_sample_accuracy
+from respgen.sample_rate import SAMPLE_RATE
 from respgen.workspace import Workspace
 
 MAX_PER_CLASS = 200
 QUALITY_VERSION = 1  # bump when what `set_quality` computes changes: older cached results are then recomputed
 HELD_OUT_SPLITS = ("val", "test")
-SAMPLE_RATE = 16000
 
 
 def capped(rows: list[dict], n: int, seed: int = 0) -> list[dict]:

@@ -11,7 +11,8 @@ from conftest import add_synthetic_rows
 
 from respgen.data.manifest import read_rows
 from respgen.features import vocoder_mel
-from respgen.fidelity import class_summary, clip_fidelity, label_agreement, mel_l1, mel_l1_to_mel, noise_l1, noise_like
+from respgen.fidelity import class_summary, clip_fidelity, label_agreement, mel_l1, mel_l1_to_mel, noise_l1
+from respgen.noise_like import is_noise_like, noise_like
 
 SR = 16000
 
@@ -39,6 +40,8 @@ def test_metric_definition():
         [{"label": "crackle", "mel_l1": 0.5, "mel_l1_noise": 0.4}, {"label": "wheeze", **fid}], ["crackle", "wheeze"]
     )
     assert noise_like(s) == ["crackle"]
+    assert is_noise_like({"mel_l1": 0.4, "mel_l1_noise": 0.4}) and not is_noise_like({"mel_l1": 0.39, "mel_l1_noise": 0.4})
+    assert not is_noise_like({"mel_l1": None, "mel_l1_noise": 0.4})  # not measured: no verdict
     assert (
         label_agreement(["crackle", "normal", "crackle", "crackle"], "crackle") == 0.75
         and label_agreement([], "x") is None

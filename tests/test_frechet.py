@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from respgen.report.frechet import frechet_distance
+from respgen.frechet import frechet_distance
 
 
 def test_frechet_distance_closed_forms():

@@ -10,16 +10,17 @@ import torchaudio
 
 from respgen.data.manifest import load_clip
 from respgen.features import ast_fbank, fit_length
+from respgen.sample_rate import SAMPLE_RATE
 
 
-def n_frames(length: float, sample_rate: int = 16000) -> int:
+def n_frames(length: float, sample_rate: int = SAMPLE_RATE) -> int:
     """fbank frames (25 ms window, 10 ms shift) of a `length`-second clip."""
     n = int(round(length * sample_rate))
     return 1 + (n - int(0.025 * sample_rate)) // int(0.010 * sample_rate)
 
 
 def clip_features(
-    audio: torch.Tensor, length: float, pad: str, sample_rate: int = 16000, fade_out: int = 0, fit: str = "pad"
+    audio: torch.Tensor, length: float, pad: str, sample_rate: int = SAMPLE_RATE, fade_out: int = 0, fit: str = "pad"
 ) -> torch.Tensor:
     """[frames, 128] fbank of one clip. fit `pad`: the audio is padded (repeat / zero, then `fade_out`
     samples faded out) or cut to `length` seconds; fit `resize`: the fbank of the clip at its own length

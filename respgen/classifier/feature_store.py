@@ -32,6 +32,7 @@ import torch
 
 from respgen.classifier.data import clip_features, n_frames
 from respgen.data.manifest import load_clip
+from respgen.sample_rate import SAMPLE_RATE
 
 FORMAT = 1  # bump when clip_features changes what it computes
 BINS = 128
@@ -68,7 +69,7 @@ class FeatureKey:
     pad: str
     fade_out: int = 0
     fit: str = "pad"
-    sample_rate: int = 16000
+    sample_rate: int = SAMPLE_RATE
 
     @property
     def frames(self) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from respgen.report.frechet import frechet_distance
+from respgen.frechet import frechet_distance
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 100) -> tuple[torch.Tensor, torch.Tensor]:

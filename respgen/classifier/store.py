@@ -24,6 +24,7 @@ from respgen.atomic import write_json
 from respgen.classifier.predictions import EvalPredictions
 from respgen.classifier.run_record import RunRecord, SeedRecord, model_dir_of
 from respgen.errors import RespgenError
+from respgen.sample_rate import SAMPLE_RATE
 
 if TYPE_CHECKING:
     from respgen.classifier.model import AFTClassifier
@@ -101,7 +102,7 @@ def read_info(model_dir: Path) -> ModelInfo:
         raw = json.loads(path.read_text(encoding="utf-8"))
         f = raw["features"]
         spec = FeatureSpec(
-            sample_rate=int(f.get("sample_rate", 16000)),
+            sample_rate=int(f.get("sample_rate", SAMPLE_RATE)),
             length=float(f["length"]),
             pad=str(f["pad"]),
             frames=int(f.get("frames", 0)),

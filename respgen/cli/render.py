@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from respgen.cli.common import console, err_console
+from respgen.noise_like import is_noise_like
 
 
 def _plain(text: str) -> None:
@@ -69,7 +70,7 @@ def synth(result: Any) -> None:
 def fidelity_lines(fidelity: dict) -> None:
     """Per class: mean log-mel L1 to the conditioning cycles vs the loudness-matched noise baseline."""
     for c, f in fidelity.items():
-        verdict = "noise-like" if f["mel_l1"] >= f["mel_l1_noise"] else f"{f['mel_l1'] / f['mel_l1_noise']:.2f}x noise"
+        verdict = "noise-like" if is_noise_like(f) else f"{f['mel_l1'] / f['mel_l1_noise']:.2f}x noise"
         noise = f["mel_l1_noise"]
         console.print(f"{c}: mel L1 {f['mel_l1']:.3f} to conditioning (noise baseline {noise:.3f}; {verdict})")
 

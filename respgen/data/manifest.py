@@ -16,6 +16,7 @@ from typing_extensions import NotRequired
 from respgen.audio import load_audio
 from respgen.errors import RespgenError
 from respgen.labels import BINARY_CLASSES, CLASSES
+from respgen.sample_rate import SAMPLE_RATE
 
 # What rows are built as (`prepare`, `synth`) and passed to `write_jsonl`.
 
@@ -157,6 +158,6 @@ def _problem(e: ValidationError) -> str:
     return f"invalid {field} {value if len(value) <= 60 else value[:57] + '...'}: {msg}"
 
 
-def load_clip(manifest: Path, row: Clip, sample_rate: int = 16000) -> torch.Tensor:
+def load_clip(manifest: Path, row: Clip, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
     """A row's audio as a mono float tensor at `sample_rate`."""
     return load_audio(manifest.parent / row["path"], sample_rate)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from respgen.diversity import diversity_sentence
+from respgen.noise_like import noise_like
 from respgen.report.model import (
     EXCERPT_SECONDS,
     ErrorsReport,
@@ -117,8 +118,7 @@ def set_quality(s: SyntheticSetReport) -> Table:
 
 def noise_warning(s: SyntheticSetReport) -> str | None:
     """A warning when some class's cycles are on average no closer to their sources than noise."""
-    fid = s.quality.get("fidelity", {})
-    noisy = [c for c, f in fid.items() if f.get("mel_l1") is not None and f["mel_l1"] >= f["mel_l1_noise"]]
+    noisy = noise_like(s.quality.get("fidelity", {}))
     if not noisy:
         return None
     return f"**The {', '.join(noisy)} cycles of {s.name} are noise-like** (no closer to their source than noise)."

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from respgen.audio import write_wav
 from respgen.report import plots
-from respgen.report.model import SAMPLE_RATE, Clip, ListeningPair, ReportModel
+from respgen.report.model import Clip, ListeningPair, ReportModel
+from respgen.sample_rate import SAMPLE_RATE
 
 FOLDER = "listen"
 

@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from respgen.audio import SAMPLE_RATE
 from respgen.classifier.data import features_for_rows
 from respgen.classifier.predictions import read_predictions
 from respgen.classifier.run_record import RunRecord, seed_dir
@@ -26,7 +25,8 @@ from respgen.disk_memo import dir_fingerprint, file_fingerprint, memo
 from respgen.errors import RespgenError
 from respgen.features import fit_length, vocoder_mel
 from respgen.fidelity import mel_l1
-from respgen.report.frechet import frechet_distance
+from respgen.frechet import frechet_distance
+from respgen.sample_rate import SAMPLE_RATE
 from respgen.synthetic_quality import measure_set
 from respgen.workspace import Workspace
 

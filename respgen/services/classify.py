@@ -8,13 +8,14 @@ from pathlib import Path
 
 import torch
 
-from respgen.audio import SAMPLE_RATE, load_audio
+from respgen.audio import load_audio
 from respgen.classifier.data import clip_features
 from respgen.classifier.model import AFTClassifier
 from respgen.classifier.store import ModelInfo, load_model_dir
 from respgen.config import ClassifyConfig
 from respgen.data.icbhi import parse_annotation
 from respgen.errors import RespgenError
+from respgen.sample_rate import SAMPLE_RATE
 from respgen.workspace import Workspace
 
 

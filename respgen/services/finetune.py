@@ -30,8 +30,10 @@ from respgen.classifier.training import TrainSettings, train_classifier
 from respgen.config import FinetuneConfig, resolve_finetune
 from respgen.disk_memo import file_fingerprint
 from respgen.errors import RespgenError
-from respgen.fidelity import class_summary, noise_like, rows_fidelity
+from respgen.fidelity import class_summary, rows_fidelity
 from respgen.lock import locked
+from respgen.noise_like import noise_like
+from respgen.sample_rate import SAMPLE_RATE
 from respgen.workspace import Workspace
 
 
@@ -247,7 +249,7 @@ def _train_one(
     )
     set_seed(seed)
     spec = FeatureSpec(
-        sample_rate=16000,
+        sample_rate=SAMPLE_RATE,
         length=cfg.data.length,
         pad=cfg.data.pad,
         frames=n_frames(cfg.data.length),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from respgen.sample_rate import SAMPLE_RATE
+
 FAST_INFERENCE_SCHEDULE = (1e-4, 1e-3, 0.01, 0.05, 0.2, 0.5)
 
 
@@ -18,7 +20,7 @@ class VocoderParams(BaseModel):
     n_fft: int = 1024
     f_min: float = 20.0
     f_max: float = 8000.0
-    sample_rate: int = 16000
+    sample_rate: int = SAMPLE_RATE
     beta_start: float = 1e-4
     beta_end: float = 0.05
     diffusion_steps: int = 50
