@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from respgen.arms import ARMS
 from respgen.errors import RespgenError
 from respgen.sample_rate import SAMPLE_RATE
 from respgen.workspace import default_workdir
@@ -218,8 +219,6 @@ class SelectionSettings(Section):
 
 
 ALIGNMENT_METHODS = ("grl", "paired")
-# old names still accepted in configs and on the command line
-ALIGNMENT_ALIASES = {"mahalanobis": "paired"}
 
 
 class AlignmentSettings(Section):
@@ -228,7 +227,7 @@ class AlignmentSettings(Section):
         "paired",
         description="How AFT aligns real and synthetic features: paired (pull each synthetic cycle's feature to "
         "its real source's, in the features' covariance metric; measured default) or grl (the paper: "
-        "a real/synthetic discriminator behind gradient reversal). 'mahalanobis' = paired",
+        "a real/synthetic discriminator behind gradient reversal)",
     )
     alpha: float | None = Field(
         None,
@@ -243,14 +242,6 @@ class AlignmentSettings(Section):
     align_ramp: float = Field(
         0.2, ge=0, lt=1, description="paired: fraction of training over which it then ramps to full weight"
     )
-
-    @field_validator("adversary", mode="before")
-    @classmethod
-    def _alias(cls, value: Any) -> Any:
-        """The old name of the paired loss, and one line naming what replaced the removed adversaries."""
-        if value in REMOVED_ADVERSARIES:
-            raise ValueError(REMOVED_ADVERSARIES[value])
-        return ALIGNMENT_ALIASES.get(value, value)
 
     @model_validator(mode="after")
     def _schedule(self) -> "AlignmentSettings":
@@ -282,22 +273,6 @@ class PaperParity(Section):
     fade_out: int = Field(
         0, ge=0, le=160_000, description="Linear fade-out of the last N samples of a repeat-padded cycle (paper: 1000)"
     )
-
-
-REMOVED_ADVERSARIES = {
-    "confusion": "adversary 'confusion' was removed (it did not align in our measurements): use 'paired' "
-    "(the default) or 'grl' (the paper)",
-}
-# finetune / compare keys that were removed, and what replaced them (one line each)
-REMOVED_KEYS = {
-    "disc_steps": "the discriminator trains in the paper's joint GRL step only (--adversary grl); the "
-    "two time-scale and separate-optimiser variants were removed",
-    "disc_lr": "the discriminator trains at the encoder's learning rate in the paper's joint GRL step "
-    "(--adversary grl); --disc-lr was removed",
-    "disc_hidden": "the discriminator is the paper's LayerNorm + Linear head; the MLP option was removed",
-}
-# flat keys renamed: old -> new (still accepted)
-RENAMED_KEYS = {"fade_samples": "fade_out"}
 
 
 class FinetuneConfig(Config):
@@ -367,15 +342,11 @@ def leaf_fields(cls: type[BaseModel]) -> dict[str, Any]:
 
 def nest_flat_keys(cls: type[BaseModel], values: dict[str, Any]) -> dict[str, Any]:
     """The one place that maps flat keys to sections: {"lr": 1e-4, "aft": True} ->
-    {"optim": {"lr": 1e-4}, "alignment": {"aft": True}}. Renamed keys are accepted under their old
-    name; removed keys are an error naming what replaced them."""
+    {"optim": {"lr": 1e-4}, "alignment": {"aft": True}}."""
     sections = sections_of(cls)
     owner = {leaf: name for name, section in sections.items() for leaf in section.model_fields}
     out: dict[str, Any] = {}
     for key, value in values.items():
-        if key in REMOVED_KEYS:
-            raise ValueError(f"{key.replace('_', '-')} was removed: {REMOVED_KEYS[key]}")
-        key = RENAMED_KEYS.get(key, key)
         if key in owner:
             section = out.setdefault(owner[key], {})
             if not isinstance(section, dict):
@@ -411,22 +382,6 @@ def resolve_finetune(cfg: FinetuneConfig) -> FinetuneConfig:
     return cfg.model_copy(update={"optim": optim, "alignment": alignment, "paper": paper})
 
 
-# compare's arms: what each changes in the shared settings (flat keys)
-ARMS: dict[str, dict[str, Any]] = {
-    "ce": {"aft": False, "synthetic": False},  # real cycles only
-    "ce-over": {"aft": False, "synthetic": False, "oversample": True},  # real minority cycles repeated
-    "ce-syn": {"aft": False, "synthetic": True},  # the naive mix
-    "aft": {"aft": True, "synthetic": True},  # AFT with the configured --adversary
-    "aft-grl": {"aft": True, "synthetic": True, "adversary": "grl"},  # the paper's GRL step
-    "aft-paired": {"aft": True, "synthetic": True, "adversary": "paired"},
-}
-ARM_ALIASES = {"aft-mahalanobis": "aft-paired"}
-REMOVED_ARMS = {
-    "aft-ttur": "arm aft-ttur was removed with the two time-scale discriminator: use aft-grl (the paper's step)",
-    "aft-confusion": "arm aft-confusion was removed with the confusion adversary: use aft-paired or aft-grl",
-}
-
-
 def comma_list(value: Any) -> Any:
     """ "a, b" (a list option as the CLI passes it) -> ["a", "b"]; anything else as it is."""
     return [p.strip() for p in value.split(",") if p.strip()] if isinstance(value, str) else value
@@ -444,7 +399,7 @@ def no_repeats(value: Any, what: str) -> Any:
 class CompareConfig(FinetuneConfig):
     """`finetune`'s settings shared by every arm; `aft`, `synthetic` and `oversample` are set per arm."""
 
-    arms: list[Literal["ce", "ce-over", "ce-syn", "aft", "aft-grl", "aft-paired"]] = Field(
+    arms: list[Literal[tuple(ARMS)]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: ["ce", "ce-syn", "aft"],
         min_length=1,
         description="Arms, e.g. ce,ce-syn,aft: ce = real only, ce-over = real minority cycles oversampled to the "
@@ -460,14 +415,8 @@ class CompareConfig(FinetuneConfig):
     @field_validator("arms", mode="before")
     @classmethod
     def _arms(cls, value: Any) -> Any:
-        """Accept "ce,ce-syn,aft" (the CLI's --arms) as well as a list; no repeats; old names mapped."""
-        value = comma_list(value)
-        if isinstance(value, list):
-            for arm in value:
-                if arm in REMOVED_ARMS:
-                    raise ValueError(REMOVED_ARMS[arm])
-            value = [ARM_ALIASES.get(a, a) for a in value]
-        return no_repeats(value, "arm")
+        """Accept "ce,ce-syn,aft" (the CLI's --arms) as well as a list; no repeats."""
+        return no_repeats(comma_list(value), "arm")
 
     @field_validator("synthetic_sets", mode="before")
     @classmethod
@@ -550,8 +499,6 @@ def load_config(cls: type[BaseModel], section: str, config_file: Path | None, fl
         values.update(doc.get(section, {}))
         values = {k: _toml_paths(cls, k, v) for k, v in values.items()}
     given = {k: v for k, v in flags.items() if v is not None}
-    for key in given.keys() & REMOVED_KEYS.keys():  # a removed flag: the flag's fault, not the file's
-        raise RespgenError(f"--{key.replace('_', '-')} was removed: {REMOVED_KEYS[key]}")
     values.update(given)
     try:
         return cls.model_validate(values, strict=True)
@@ -577,22 +524,18 @@ def _check_keys(doc: dict[str, Any], cls: type[BaseModel], section: str, config_
     """Every top-level key is some config's field, every table a known section, every key in a section
     a field of that section's config."""
     known = {cls, *(c for c in SECTIONS.values() if c is not None)}
-    top_keys = sorted({name for c in known for name in leaf_fields(c)} | set(RENAMED_KEYS))
+    top_keys = sorted({name for c in known for name in leaf_fields(c)})
     for key, value in doc.items():
         if isinstance(value, dict):
             if key not in SECTIONS:
                 raise RespgenError(f"unknown section [{key}]{_did_you_mean(key, SECTIONS, '[{}]')}", config_file)
             owner = cls if key == section else SECTIONS[key]
             for sub in value:
-                if sub in REMOVED_KEYS:
-                    raise RespgenError(f"{sub!r} in [{key}] was removed: {REMOVED_KEYS[sub]}", config_file)
-                if sub not in leaf_fields(owner) and sub not in RENAMED_KEYS:
+                if sub not in leaf_fields(owner):
                     hint = _did_you_mean(sub, leaf_fields(owner), "'{}'")
                     raise RespgenError(f"unknown key {sub!r} in [{key}]{hint}", config_file)
         elif key in SECTIONS:
             raise RespgenError(f"[{key}] must be a table", config_file)
-        elif key in REMOVED_KEYS:
-            raise RespgenError(f"{key!r} was removed: {REMOVED_KEYS[key]}", config_file)
         elif key not in top_keys:
             hint = _did_you_mean(key, top_keys, "'{}'")
             raise RespgenError(f"unknown key {key!r}{hint}", config_file)

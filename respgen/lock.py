@@ -30,7 +30,9 @@ _held: dict[str, list] = {}  # lock path -> [fd, depth]: re-entrant within a pro
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _rank() -> int:
+def process_rank() -> int:
+    """This process's rank under torchrun / accelerate launch (`RANK`; 0 alone or when unset or empty):
+    the one reading of it, for the lock (only rank 0 takes it) and the CLI (only rank 0 reports)."""
     return int(os.environ.get("RANK", "0") or 0)
 
 
@@ -49,7 +51,7 @@ def holder(root: Path) -> str:
 def workspace_lock(root: Path, stage: str) -> Iterator[None]:
     """Hold the lock of the workspace `root` for the block; a second writer gets a RespgenError
     (exit 2). On taking it, staging folders left by killed runs are removed."""
-    if fcntl is None or _rank() != 0:
+    if fcntl is None or process_rank() != 0:
         yield
         return
     root = Path(root)

@@ -129,7 +129,7 @@ def test_report_on_the_quickstart_workdir(cli, quick, tmp_path: Path):
     t = m["test"]
     row = next(line for line in report.splitlines() if line.startswith("| quickstart-aft |"))
     assert f"| {100 * t['sp']:.2f} | {100 * t['se']:.2f} | {100 * t['score']:.2f} |" in row
-    assert f"| AFT (paired) | griffinlim | 1 | {m['selected_on']} | {m['best_epoch']} |" in row
+    assert f"| AFT, paired | griffinlim | 1 | {m['selected_on']} | {m['best_epoch']} |" in row
     assert f"| {100 * m['alignment']['probe_acc']:.2f} |" in row  # the probe's accuracy, per run
     row = next(line for line in report.splitlines() if line.startswith("| quickstart-ce-syn |"))
     ce_syn = json.loads((work / "models" / "quickstart-ce-syn" / "metrics.json").read_text())

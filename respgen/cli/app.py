@@ -81,7 +81,7 @@ def synth(run: Run) -> None:
     run(service, render.synth)
 
 
-FINETUNE_SPELLING = {"seeds": flag("--seeds", type=str), "fade_out": flag("--fade-out", "--fade-samples")}
+FINETUNE_SPELLING = {"seeds": flag("--seeds", type=str)}
 
 
 @command(app, config.FinetuneConfig, spelling=FINETUNE_SPELLING, progress="finetune (epochs)")

@@ -8,7 +8,6 @@ import functools
 import inspect
 import json as jsonlib
 import logging
-import os
 import sys
 import types
 import typing
@@ -26,8 +25,9 @@ from pydantic_core import PydanticUndefined
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from respgen.config import REMOVED_KEYS, leaf_fields, sections_of
+from respgen.config import leaf_fields
 from respgen.errors import RespgenError
+from respgen.lock import process_rank
 from respgen.workspace import WORKDIR_ENV
 
 console = Console()
@@ -95,15 +95,14 @@ def command(
         fields = [
             _field_param(n, f, n in arguments, {**SPELLING, **(spelling or {})}.get(n)) for n, f in leaves.items()
         ]
-        removed = [_removed_option(n) for n in REMOVED_KEYS] if sections_of(cfg_cls) else []
-        params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in fields + removed + own + COMMON]
+        params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in fields + own + COMMON]
         clash = {p.name for p in params if [q.name for q in params].count(p.name) > 1}
         assert not clash, f"{cmd_name}: option names used twice: {clash}"
 
         @functools.wraps(fn, assigned=("__module__", "__name__", "__qualname__", "__doc__"), updated=())
         def wrapper(ctx: typer.Context, **kwargs: Any) -> None:
             opts = {p.name: kwargs.pop(p.name) for p in COMMON}
-            flags = {n: kwargs.pop(n) for n in [*leaves, *(p.name for p in removed)]}
+            flags = {n: kwargs.pop(n) for n in leaves}
             flags = {k: v for k, v in flags.items() if _given(ctx, k) and v is not None and v != []}
             fn(Run(cfg_cls, section or fn.__name__, flags, progress, **opts), **kwargs)
 
@@ -134,12 +133,6 @@ def _field_param(name: str, info: FieldInfo, positional: bool, spell: Flag | Non
     opt = typer.Option(*decls, help=info.description, metavar=metavar, envvar=spell.envvar)
     annotation = Annotated[typ | None, opt]
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=_default(info, typ))
-
-
-def _removed_option(name: str) -> inspect.Parameter:
-    """A hidden option for a removed config key: given, the config says what replaced it (one line)."""
-    opt = typer.Option(f"--{_kebab(name)}", hidden=True)
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[str | None, opt], default=None)
 
 
 def _given(ctx: typer.Context, name: str) -> bool:
@@ -212,7 +205,7 @@ class Run:
                 return service(cfg, progress=update, **kwargs)
 
         result = run_service(go, self.debug)
-        if int(os.environ.get("RANK", "0")) != 0:
+        if process_rank() != 0:
             raise typer.Exit(0)  # under torchrun / accelerate launch only rank 0 reports
         if self.json:
             print_json(result.to_dict())

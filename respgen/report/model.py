@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from respgen.arms import arm_label, run_mode
 from respgen.classifier.data import features_for_rows
 from respgen.classifier.predictions import read_predictions
 from respgen.classifier.run_record import RunRecord, seed_dir
@@ -78,7 +79,8 @@ class SyntheticSetReport:
 @dataclass
 class RunReport:
     name: str
-    mode: str
+    kind: str  # the run's arm as finetune recorded it (`respgen.arms.run_mode`)
+    mode: str  # its label
     synthetic_set: str | None
     record: RunRecord
     model_dir: Path | None  # the dir whose curves and confusion are shown (a several-seed run: its first seed)
@@ -260,28 +262,23 @@ def _ordered_sets(ws: Workspace) -> list[str]:
     return ([first] if first else []) + [n for n in names if n != first]
 
 
-MODE_LABELS = {"ce": "CE", "ce-over": "CE + oversampling", "ce-syn": "CE + synthetic", "aft": "AFT"}
-
-
 def _run(name: str, d: Path, record: RunRecord) -> RunReport:
     info = run_info(d)
     train = info.get("training", {})
     counts = info.get("data", {}).get("counts", {})
     kind = train.get("mode")  # recorded by finetune; derived for runs made before it was
     if kind is None:
-        kind = "aft" if train.get("aft") else "ce-syn" if sum(counts.get("train_synthetic", {}).values()) else "ce"
-    mode = MODE_LABELS.get(kind, kind)
-    if kind == "aft" and train.get("adversary"):
-        mode += f" ({train['adversary']})"
+        kind = run_mode(bool(train.get("aft")), False, bool(sum(counts.get("train_synthetic", {}).values())))
+    mode = arm_label(kind, train.get("adversary"))
     used = train.get("synthetic_set") if kind != "ce" else None
     model_dir = seed_dir(d, record.seeds)
-    return RunReport(name, mode, used, record, model_dir if (model_dir / INFO_FILE).is_file() else None)
+    return RunReport(name, kind, mode, used, record, model_dir if (model_dir / INFO_FILE).is_file() else None)
 
 
 def _real_only_model(runs: list[RunReport]) -> Path | None:
     """The newest run trained on real cycles only (its model dir), or None."""
     for run in reversed(runs):
-        if run.mode == "CE" and run.model_dir is not None:
+        if run.kind == "ce" and run.model_dir is not None:
             return run.model_dir
     return None
 

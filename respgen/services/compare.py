@@ -9,20 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from respgen.arms import ARMS
 from respgen.classifier.run_record import RunRecord, seed_dir
-from respgen.config import ARMS, CompareConfig, FinetuneConfig
+from respgen.config import CompareConfig, FinetuneConfig
 from respgen.lock import locked
 from respgen.services.finetune import finetune
 from respgen.workspace import Workspace
-
-ARM_LABELS = {
-    "ce": "CE (real only)",
-    "ce-over": "CE + oversampling",
-    "ce-syn": "CE + synthetic",
-    "aft": "AFT",
-    "aft-grl": "AFT, GRL (paper)",
-    "aft-paired": "AFT, paired",
-}
 
 
 @dataclass
@@ -74,7 +66,7 @@ def arm_config(cfg: CompareConfig, arm: str, synthetic_set: str | None = None) -
     shared = {k: v for k, v in cfg.flat().items() if k not in ("arms", "synthetic_sets", "name")}
     several = len(cfg.synthetic_sets) > 1 and arm != "ce"
     name = f"{cfg.name}-{synthetic_set}-{arm}" if several else f"{cfg.name}-{arm}"
-    changes = {**ARMS[arm], "name": name}
+    changes = {**ARMS[arm].settings, "name": name}
     if synthetic_set is not None:
         changes["synthetic_set"] = synthetic_set
     return FinetuneConfig.model_validate({**shared, **changes})
@@ -111,7 +103,7 @@ def compare(
         t = time.perf_counter()
         ft = finetune(arm_config(cfg, arm, synthetic_set), progress)
         used = None if arm == "ce" else synthetic_set
-        done = Arm(arm, ARM_LABELS[arm], used, ft.run_dir, ft.record, time.perf_counter() - t)
+        done = Arm(arm, ARMS[arm].label, used, ft.run_dir, ft.record, time.perf_counter() - t)
         result.classes = ft.record.classes or result.classes
         result.arms.append(done)
         if on_arm:

@@ -15,6 +15,7 @@ from accelerate import Accelerator
 from accelerate.utils import broadcast_object_list, set_seed
 
 from respgen.accelerator import new_accelerator
+from respgen.arms import run_mode
 from respgen.atomic import check_pointer, point_latest, staged_dir
 from respgen.classifier.alignment import Alignment
 from respgen.classifier.data import n_frames
@@ -206,11 +207,11 @@ def synthetic_fidelity_notes(cfg: FinetuneConfig, ws: Workspace, set_name: str) 
 
 
 def _mode(cfg: FinetuneConfig, data: RunData) -> str:
-    if cfg.alignment.aft:
-        return "aft"
-    if data.counts.get("train_oversampled"):
-        return "ce-over"
-    return "ce-syn" if sum(data.counts["train_synthetic"].values()) else "ce"
+    return run_mode(
+        cfg.alignment.aft,
+        bool(data.counts.get("train_oversampled")),
+        bool(sum(data.counts["train_synthetic"].values())),
+    )
 
 
 def _unique(models: Path, name: str) -> str:
