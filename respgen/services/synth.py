@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import zlib
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import torch
 
@@ -20,12 +20,9 @@ from respgen.features import fit_length, vocoder_mel
 from respgen.fidelity import class_summary, clip_fidelity, mel_l1, rows_fidelity
 from respgen.labels import parse_classes
 from respgen.lock import locked
-from respgen.vocoder.checkpoint import load_vocoder
-from respgen.vocoder.diffusion import sample
-from respgen.vocoder.fast import bytes_per_sample, default_cache, fast_dtype, resolve_precision
-from respgen.vocoder.griffinlim import GriffinLimSettings, griffinlim_vocode
-from respgen.vocoder.params import VocoderParams
-from respgen.workspace import Workspace
+from respgen.vocoder.griffinlim import GriffinLimSettings
+from respgen.vocoder.synthesis import ClipFraming, Revocoder, clip_framing, diffwave_revocoder, griffinlim_revocoder
+from respgen.workspace import SyntheticSet, Workspace
 
 # The first SPREAD_CLIPS clips of each class (k < 4) that a run writes are vocoded a second time from the
 # same conditioning mel with the seed `spread_seed` (the clip's seed XOR SPREAD_XOR); the row records the
@@ -76,6 +73,28 @@ def _kind(row: dict) -> str:
     return vocoder.get("kind", "diffwave") if isinstance(vocoder, dict) else "diffwave"  # before kinds: diffwave
 
 
+class _Clip(NamedTuple):
+    """One synthetic clip to make: the `k`-th of class `label`, conditioned on the real row `source`."""
+
+    label: str
+    k: int
+    id: str
+    source: dict
+
+
+@dataclass
+class _Run:
+    """What every batch of one `synthesize` run shares."""
+
+    cfg: SynthConfig
+    ws: Workspace
+    synthetic_set: SyntheticSet
+    device: torch.device
+    vocoder: Revocoder
+    framing: ClipFraming
+    batch: int  # clips vocoded together
+
+
 @locked("synth")
 def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) -> SynthResult:
     """Make `cfg.n` synthetic clips of each class in `cfg.classes` in the set `cfg.set_name` (default: the
@@ -88,11 +107,37 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
     synthetic_set = ws.synthetic_set(cfg.set_name or cfg.vocoder)
     classes = parse_classes(cfg.classes, ws.classes())
     real = ws.real_rows(("train",))
+    by_class = _real_by_class(ws, real, classes)
+    existing = _resumable_rows(cfg, synthetic_set)  # each class needs cfg.n in total
+    run = _start_run(cfg, ws, synthetic_set)
+    todo = _plan_clips(cfg, classes, by_class, {r["id"] for r in existing})
+    rows = list(existing)
+    written = {c: 0 for c in classes}
+    for i in range(0, len(todo), run.batch):
+        for row in _make_clips(run, todo[i : i + run.batch]):
+            rows.append(row)
+            written[row["label"]] += 1
+        rows.sort(key=lambda r: r["id"])
+        write_jsonl(synthetic_set.manifest, rows)  # after each batch: an interrupted run keeps what it made
+        if progress:
+            progress(min(i + run.batch, len(todo)), len(todo))
+    if not synthetic_set.manifest.is_file():
+        write_jsonl(synthetic_set.manifest, rows)
+    return _result(run, rows, written, classes, real)
+
+
+def _real_by_class(ws: Workspace, real: list[dict], classes: list[str]) -> dict[str, list[dict]]:
+    """The real train cycles of each class; a class without any cannot be conditioned on."""
     by_class = {c: [r for r in real if r["label"] == c] for c in classes}
     for c, rows in by_class.items():
         if not rows:
             raise RespgenError(f"no real train cycles of class {c!r} to condition on", ws.manifest)
-    # resume: keep rows whose files exist; each class needs cfg.n in total
+    return by_class
+
+
+def _resumable_rows(cfg: SynthConfig, synthetic_set: SyntheticSet) -> list[SyntheticClip]:
+    """The set's rows a resumed run keeps (those whose audio exists); refused when the set holds clips of
+    another vocoder."""
     existing = synthetic_set.rows(require_audio=False)
     other = sorted({_kind(r) for r in existing} - {cfg.vocoder})
     if other:
@@ -100,118 +145,117 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
             f"synthetic set {synthetic_set.name!r} holds {other[0]} clips, not {cfg.vocoder}: choose another --set",
             synthetic_set.manifest,
         )
-    accelerator = new_accelerator(cpu=cfg.cpu)
-    device = accelerator.device
+    return existing
+
+
+def _start_run(cfg: SynthConfig, ws: Workspace, synthetic_set: SyntheticSet) -> _Run:
+    """The device, the chosen vocoder (`diffwave`: the latest checkpoint, guided by Griffin-Lim when
+    `guide_strength` < 1), the clips' framing and how many are vocoded together."""
+    device = new_accelerator(cpu=cfg.cpu).device
     if cfg.vocoder == "griffinlim":
-        gl = GriffinLimSettings(cfg.gl_iters, cfg.gl_momentum)
-        params = VocoderParams()  # the mel every preset shares (features.vocoder_mel's defaults)
-        vocoder_info = gl.provenance()
-        batch = cfg.batch_size
-
-        def vocode(mels: torch.Tensor, gens: list[torch.Generator]) -> torch.Tensor:
-            return griffinlim_vocode(mels, params, gl.n_iter, gl.momentum, gens, gl.inverse).cpu()
-
+        vocoder = griffinlim_revocoder(GriffinLimSettings(cfg.gl_iters, cfg.gl_momentum))
     else:
-        model, ckpt = load_vocoder(ws.vocoder)
-        vocoder_info = {"kind": "diffwave", "step": ckpt.step, "hash": ckpt.digest(), "checkpoint": ckpt.path.name}
-        model.to(device)
-        params = model.params
-        dtype = fast_dtype(resolve_precision(cfg.precision, device), device)
         guide = GriffinLimSettings(cfg.gl_iters, cfg.gl_momentum) if cfg.guide_strength < 1 else None
-        if guide is not None:  # SDEdit from the Griffin-Lim estimate
-            vocoder_info["guide"] = {**guide.provenance(), "strength": cfg.guide_strength}
+        vocoder = diffwave_revocoder(ws.vocoder, device, cfg.precision, cfg.steps, guide, cfg.guide_strength)
+    framing = clip_framing(vocoder.params, cfg.length, cfg.trim)
+    batch = vocoder.batch_size(cfg.batch_size, framing.frames, cfg.max_cache_gb * 2**30)
+    return _Run(cfg, ws, synthetic_set, device, vocoder, framing, batch)
 
-        def vocode(mels: torch.Tensor, gens: list[torch.Generator]) -> torch.Tensor:
-            init = None
-            if guide is not None:
-                seeds = [torch.Generator().manual_seed(g.initial_seed() ^ 0x61) for g in gens]
-                init = griffinlim_vocode(mels.cpu(), params, guide.n_iter, guide.momentum, seeds, guide.inverse)
-            return sample(model, mels, cfg.steps, gens, dtype, init=init, strength=cfg.guide_strength).cpu()
 
-    n_samples = int(round(cfg.length * params.sample_rate))
-    if cfg.trim:
-        frames = -(-n_samples // params.hop)  # vocode whole frames, then cut to the exact length
-        cond_samples = frames * params.hop
-    else:  # the reference: vocode every mel frame of the LENGTH-second clip (4 s: 251 frames -> 64256 samples)
-        frames = 1 + n_samples // params.hop
-        cond_samples = n_samples
-        n_samples = frames * params.hop
-    if cfg.vocoder == "diffwave":
-        per_clip_bytes = bytes_per_sample(params, default_cache(device), dtype) * frames * params.hop
-        batch = max(1, min(cfg.batch_size, int(cfg.max_cache_gb * 2**30 // per_clip_bytes)))
-
-    done_ids = {r["id"] for r in existing}
+def _plan_clips(cfg: SynthConfig, classes: list[str], by_class: dict[str, list[dict]], done: set[str]) -> list[_Clip]:
+    """The clips still to make, class by class: the first `cfg.n` of each class not in `done`."""
     todo = []
     for c in classes:
         real_by_id = {r["id"]: r for r in by_class[c]}
         for k in range(cfg.n):
             cid = f"{c}_{k:05d}"
-            if cid not in done_ids:
+            if cid not in done:
                 src = conditioning_order(list(real_by_id), k, cfg.seed, c, cfg.conditioning)
-                todo.append((c, k, cid, real_by_id[src]))
-    rows = list(existing)
-    written = {c: 0 for c in classes}
-    for i in range(0, len(todo), batch):
-        chunk = todo[i : i + batch]
-        mels = torch.stack(
-            [
-                vocoder_mel(
-                    fit_length(
-                        load_clip(ws.manifest, src, params.sample_rate), cond_samples, "repeat", cfg.fade_samples
-                    ),
-                    **params.mel_kwargs(),
-                )[:, :frames]
-                for _, _, _, src in chunk
-            ]
-        ).to(device)
-        gens = [torch.Generator().manual_seed(clip_seed(cfg.seed, c, k)) for c, k, _, _ in chunk]
-        # the seed spread: a second synthesis of the chunk's first clips, in the same batches
-        spread = [j for j, (_, k, _, _) in enumerate(chunk) if k < SPREAD_CLIPS]
-        mels = torch.cat([mels, mels[spread]])
-        gens += [torch.Generator().manual_seed(spread_seed(cfg.seed, chunk[j][0], chunk[j][1])) for j in spread]
-        audio = torch.cat([vocode(mels[b : b + batch], gens[b : b + batch]) for b in range(0, len(gens), batch)])
-        other_seed = dict(zip(spread, audio[len(chunk) :]))
-        for j, ((c, k, cid, src), wave) in enumerate(zip(chunk, audio[: len(chunk)])):
-            write_wav(synthetic_set.root / c / f"{cid}.wav", wave[:n_samples], params.sample_rate)
-            real_audio = load_clip(ws.manifest, src, params.sample_rate)
-            fid = clip_fidelity(wave[:n_samples], real_audio, cid, **params.mel_kwargs())
-            if j in other_seed:
-                fid["mel_l1_other_seed"] = round(
-                    mel_l1(wave[:n_samples], other_seed[j][:n_samples], **params.mel_kwargs()), 6
-                )
-            rows.append(
-                SyntheticClip(
-                    id=cid,
-                    path=f"{c}/{cid}.wav",
-                    label=c,
-                    split="train",
-                    source="synthetic",
-                    conditioned_on=src["id"],
-                    patient=src["patient"],
-                    vocoder=vocoder_info,
-                    seed=clip_seed(cfg.seed, c, k),
-                    **({"steps": cfg.steps} if cfg.vocoder == "diffwave" else {}),
-                    sample_rate=params.sample_rate,
-                    duration=n_samples / params.sample_rate,
-                    **fid,
-                )
-            )
-            written[c] += 1
-        rows.sort(key=lambda r: r["id"])
-        write_jsonl(synthetic_set.manifest, rows)  # after each batch: an interrupted run keeps what it made
-        if progress:
-            progress(min(i + batch, len(todo)), len(todo))
-    if not synthetic_set.manifest.is_file():
-        write_jsonl(synthetic_set.manifest, rows)
+                todo.append(_Clip(c, k, cid, real_by_id[src]))
+    return todo
+
+
+def _make_clips(run: _Run, clips: list[_Clip]) -> list[SyntheticClip]:
+    """Vocode one batch of clips; write their audio; return their manifest rows."""
+    audio, other_seed = _vocode(run, clips)
+    return [_write_clip(run, clip, wave, other_seed.get(j)) for j, (clip, wave) in enumerate(zip(clips, audio))]
+
+
+def _vocode(run: _Run, clips: list[_Clip]) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
+    """The clips' audio, and the seed spread: a second synthesis of the clips with k < SPREAD_CLIPS with
+    their `spread_seed`, in the same batches ({index in `clips`: its audio})."""
+    seed, batch = run.cfg.seed, run.batch
+    mels = _conditioning_mels(run, [clip.source for clip in clips])
+    gens = [torch.Generator().manual_seed(clip_seed(seed, clip.label, clip.k)) for clip in clips]
+    spread = [j for j, clip in enumerate(clips) if clip.k < SPREAD_CLIPS]
+    mels = torch.cat([mels, mels[spread]])
+    gens += [torch.Generator().manual_seed(spread_seed(seed, clips[j].label, clips[j].k)) for j in spread]
+    audio = torch.cat(
+        [run.vocoder.vocode(mels[b : b + batch], gens[b : b + batch]) for b in range(0, len(gens), batch)]
+    )
+    return audio[: len(clips)], dict(zip(spread, audio[len(clips) :]))
+
+
+def _conditioning_mels(run: _Run, sources: list[dict]) -> torch.Tensor:
+    """The vocoder mels [B, n_mels, frames] (on the device) of the real cycles `sources`, each repeat-padded
+    or cut to the framing's conditioning length."""
+    params, framing = run.vocoder.params, run.framing
+    mels = [
+        vocoder_mel(
+            fit_length(
+                load_clip(run.ws.manifest, src, params.sample_rate),
+                framing.cond_samples,
+                "repeat",
+                run.cfg.fade_samples,
+            ),
+            **params.mel_kwargs(),
+        )[:, : framing.frames]
+        for src in sources
+    ]
+    return torch.stack(mels).to(run.device)
+
+
+def _write_clip(run: _Run, clip: _Clip, wave: torch.Tensor, other_seed: torch.Tensor | None) -> SyntheticClip:
+    """Write the clip's audio; its row, with its fidelity to its conditioning cycle (and, in the seed
+    spread, the mel L1 to its `other_seed` synthesis)."""
+    cfg, params, n_samples = run.cfg, run.vocoder.params, run.framing.n_samples
+    wave = wave[:n_samples]
+    write_wav(run.synthetic_set.root / clip.label / f"{clip.id}.wav", wave, params.sample_rate)
+    real_audio = load_clip(run.ws.manifest, clip.source, params.sample_rate)
+    fid = clip_fidelity(wave, real_audio, clip.id, **params.mel_kwargs())
+    if other_seed is not None:
+        fid["mel_l1_other_seed"] = round(mel_l1(wave, other_seed[:n_samples], **params.mel_kwargs()), 6)
+    return SyntheticClip(
+        id=clip.id,
+        path=f"{clip.label}/{clip.id}.wav",
+        label=clip.label,
+        split="train",
+        source="synthetic",
+        conditioned_on=clip.source["id"],
+        patient=clip.source["patient"],
+        vocoder=run.vocoder.provenance,
+        seed=clip_seed(cfg.seed, clip.label, clip.k),
+        **({"steps": cfg.steps} if cfg.vocoder == "diffwave" else {}),
+        sample_rate=params.sample_rate,
+        duration=n_samples / params.sample_rate,
+        **fid,
+    )
+
+
+def _result(
+    run: _Run, rows: list[SyntheticClip], written: dict[str, int], classes: list[str], real: list[dict]
+) -> SynthResult:
+    """The run's summary: clips written and now listed per class, and the classes' fidelity over all their rows."""
+    synthetic_set = run.synthetic_set
     total = {c: sum(1 for r in rows if r["label"] == c) for c in classes}
     mine = [r for r in rows if r["label"] in classes]
     real_by_id = {r["id"]: r for r in real}
-    fidelity = class_summary(rows_fidelity(synthetic_set.manifest, mine, ws.manifest, real_by_id), classes)
+    fidelity = class_summary(rows_fidelity(synthetic_set.manifest, mine, run.ws.manifest, real_by_id), classes)
     return SynthResult(
         manifest=str(synthetic_set.manifest),
         set=synthetic_set.name,
         written=written,
         total=total,
-        vocoder=vocoder_info,
+        vocoder=run.vocoder.provenance,
         fidelity=fidelity,
     )

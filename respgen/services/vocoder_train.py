@@ -34,8 +34,8 @@ from respgen.vocoder.diffusion import noise_levels
 from respgen.vocoder.evaluation import EvalSet, eval_rows, evaluate, make_eval_set
 from respgen.vocoder.fast import make_optimizer, resolve_precision
 from respgen.vocoder.model import DiffWave
-from respgen.vocoder.params import PRESETS
-from respgen.vocoder.training import train_step, update_ema, weights_digest
+from respgen.vocoder.params import PRESETS, VocoderParams
+from respgen.vocoder.training import StepResult, train_step, update_ema, weights_digest
 from respgen.workspace import Workspace
 
 
@@ -55,6 +55,25 @@ class VocoderTrainResult:
         return self.__dict__.copy()
 
 
+@dataclass
+class _Run:
+    """What every step of one `train_vocoder` run shares."""
+
+    cfg: VocoderTrainConfig
+    ws: Workspace
+    accelerator: Accelerator
+    params: VocoderParams
+    model: torch.nn.Module  # prepared by accelerate
+    optimizer: torch.optim.Optimizer
+    ema: dict[str, torch.Tensor] | None
+    data: CycleCrops
+    levels: torch.Tensor  # the noise schedule's alpha-bar per training step, on the device
+    train_cfg: dict  # what every checkpoint records
+    evalset: EvalSet | None  # main process, with `eval_every`
+    start: int  # the step this run resumed from
+    started: float  # perf_counter() at the start, for steps per second
+
+
 @locked("vocoder-train")
 def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None = None) -> VocoderTrainResult:
     """Train (or resume) the vocoder to `cfg.max_steps`.
@@ -62,86 +81,134 @@ def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None 
     Reads `data/manifest.jsonl` (train cycles, + val with `include_val`) and the latest checkpoint in
     `vocoder/`; writes `vocoder/checkpoints/step-N/` every `save_every` steps (and at the end),
     moves `vocoder/latest` to it, and appends `{step, loss, grad_norm, ...}` to `vocoder/metrics.jsonl`."""
-    ws = Workspace(cfg.workdir)
+    run = _start_run(cfg, Workspace(cfg.workdir))
+    loss = None
+    step = run.start
+    val = None
+    run.model.train()
+    while step < cfg.max_steps:
+        result = _optimise(run, step)
+        loss = result.loss
+        step += 1
+        if run.accelerator.is_main_process:
+            val = _report(run, step, result, progress, val)
+        if step % cfg.save_every == 0 or step == cfg.max_steps:
+            _save(run, step)
+    return _finish(run, step, loss, val)
+
+
+def _start_run(cfg: VocoderTrainConfig, ws: Workspace) -> _Run:
+    """Everything before the first step: the accelerator, the model and optimiser (resumed from the latest
+    checkpoint unless `fresh`), the crops, the held-out cycles and the trackers."""
     params = PRESETS[cfg.preset]
     rows = ws.real_rows(("train", "val") if cfg.include_val else ("train",))
     if not rows:
         raise RespgenError("no real train cycles in the manifest", ws.manifest)
-
     precision = resolve_precision(cfg.precision, _device_type(cfg.cpu))
     accelerator = new_accelerator(
         cpu=cfg.cpu, mixed_precision=precision, log_with=_trackers(cfg.log_with) or None, project_dir=ws.vocoder
     )
-    rank, world = accelerator.process_index, accelerator.num_processes
     check_pointer(ws.vocoder / "latest")  # a real folder there would only fail at the first save
     ckpt = None if cfg.fresh else latest_checkpoint(ws.vocoder)
-    if ckpt is not None and ckpt.config.get("imported_from"):
+    imported_from = ckpt.config.get("imported_from") if ckpt is not None else None
+    if imported_from:
         params = ckpt.params  # a vocoder brought in by `vocoder import` keeps its own hyper-parameters
-    torch.manual_seed(cfg.seed)  # same initial weights on every rank
-    model = DiffWave(params)
-    optimizer = make_optimizer(model, cfg.lr)
-    start, ema = _resume(cfg, ws, ckpt, model, optimizer, accelerator)
-    if cfg.ema_decay > 0 and ema is None:
-        ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
-
+    model, optimizer, start, ema = _model(cfg, ws, ckpt, params, accelerator)
     clip_samples = round(cfg.clip_length * params.sample_rate) if cfg.clip_length else None
     data = CycleCrops(ws.manifest, rows, params, clip_samples, cfg.fade_samples)
     model, optimizer = accelerator.prepare(model, optimizer)
     levels = noise_levels(params).to(accelerator.device)
     train_cfg = {**cfg.model_dump(mode="json"), "precision": precision}  # what `auto` resolved to
-    if ckpt is not None and ckpt.config.get("imported_from"):
-        train_cfg["imported_from"] = ckpt.config["imported_from"]  # later resumes keep the imported params
-    loss = None
-    step = start
-    t0 = time.perf_counter()
+    if imported_from:
+        train_cfg["imported_from"] = imported_from  # later resumes keep the imported params
+    started = time.perf_counter()
     if accelerator.is_main_process:
         ws.vocoder.mkdir(parents=True, exist_ok=True)
     evalset = _eval_set(cfg, ws, params) if accelerator.is_main_process and cfg.eval_every else None
     if cfg.log_with:
         hparams = {k: v for k, v in train_cfg.items() if isinstance(v, (int, float, str, bool))}
         accelerator.init_trackers("logs", config=hparams)
-    val = None
-    model.train()
-    while step < cfg.max_steps:
-        audio, mel = (x.to(accelerator.device) for x in data.batch(step, cfg.batch_size, rank, world, cfg.seed))
-        g = torch.Generator().manual_seed((cfg.seed * 1_000_003 + step) * 64 + rank)
-        result = train_step(model, optimizer, accelerator, audio, mel, levels, g, cfg.grad_clip)
-        loss = result.loss
-        step += 1
-        if ema is not None:
-            update_ema(ema, accelerator.unwrap_model(model), cfg.ema_decay)
-        if accelerator.is_main_process:
-            elapsed = time.perf_counter() - t0
-            rate = (step - start) / elapsed if elapsed > 0 else 0.0
-            if progress:
-                progress(step, cfg.max_steps, loss=loss, steps_s=rate)
-            evaluated = evalset is not None and step % cfg.eval_every == 0
-            if evaluated:
-                val = _validate(ws, accelerator, model, evalset, step, params.sample_rate, cfg.seed)
-            if step % cfg.log_every == 0 or step == cfg.max_steps or evaluated:
-                entry = {"step": step, "loss": loss, "grad_norm": result.grad_norm, "steps_per_s": rate, "lr": cfg.lr}
-                if evaluated:
-                    entry.update(val_mel_l1=val, val_mel_l1_noise=evalset.noise_l1)
-                if cfg.log_with:
-                    accelerator.log({k: v for k, v in entry.items() if k != "step"}, step=step)
-                with open(ws.vocoder_metrics, "a", encoding="utf-8") as f:
-                    f.write(json.dumps(entry) + "\n")
-        if step % cfg.save_every == 0 or step == cfg.max_steps:
-            accelerator.wait_for_everyone()
-            if accelerator.is_main_process:
-                save_checkpoint(ws.vocoder, step, accelerator.unwrap_model(model), train_cfg, optimizer, ema, cfg.keep)
+    return _Run(cfg, ws, accelerator, params, model, optimizer, ema, data, levels, train_cfg, evalset, start, started)
+
+
+def _model(cfg: VocoderTrainConfig, ws: Workspace, ckpt, params: VocoderParams, accelerator: Accelerator):
+    """(model, optimiser, start step, EMA weights or None): a DiffWave of `params` and its optimiser,
+    resumed from `ckpt` when there is one."""
+    torch.manual_seed(cfg.seed)  # same initial weights on every rank
+    model = DiffWave(params)
+    optimizer = make_optimizer(model, cfg.lr)
+    start, ema = _resume(cfg, ws, ckpt, model, optimizer, accelerator)
+    if cfg.ema_decay > 0 and ema is None:
+        ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    return model, optimizer, start, ema
+
+
+def _optimise(run: _Run, step: int) -> StepResult:
+    """Step `step` -> `step + 1`: this process's batch of crops, one `train_step` with noise seeded by step
+    and rank, then the EMA of the weights."""
+    cfg, accelerator = run.cfg, run.accelerator
+    rank, world = accelerator.process_index, accelerator.num_processes
+    audio, mel = (x.to(accelerator.device) for x in run.data.batch(step, cfg.batch_size, rank, world, cfg.seed))
+    g = torch.Generator().manual_seed((cfg.seed * 1_000_003 + step) * 64 + rank)
+    result = train_step(run.model, run.optimizer, accelerator, audio, mel, run.levels, g, cfg.grad_clip)
+    if run.ema is not None:
+        update_ema(run.ema, accelerator.unwrap_model(run.model), cfg.ema_decay)
+    return result
+
+
+def _report(
+    run: _Run, step: int, result: StepResult, progress: Callable[..., None] | None, val: float | None
+) -> float | None:
+    """Main process, after `step`: progress; an evaluation every `eval_every` steps; a metrics line every
+    `log_every` steps, at the last step and at each evaluation. Returns the latest validation distance."""
+    cfg, evalset = run.cfg, run.evalset
+    elapsed = time.perf_counter() - run.started
+    rate = (step - run.start) / elapsed if elapsed > 0 else 0.0
+    if progress:
+        progress(step, cfg.max_steps, loss=result.loss, steps_s=rate)
+    evaluated = evalset is not None and step % cfg.eval_every == 0
+    if evaluated:
+        val = _validate(run.ws, run.accelerator, run.model, evalset, step, run.params.sample_rate, cfg.seed)
+    if step % cfg.log_every == 0 or step == cfg.max_steps or evaluated:
+        entry = {"step": step, "loss": result.loss, "grad_norm": result.grad_norm, "steps_per_s": rate, "lr": cfg.lr}
+        if evaluated:
+            entry.update(val_mel_l1=val, val_mel_l1_noise=evalset.noise_l1)
+        _log_metrics(run, entry)
+    return val
+
+
+def _log_metrics(run: _Run, entry: dict) -> None:
+    """Append `entry` to `vocoder/metrics.jsonl`, and send it to the trackers when there are any."""
+    if run.cfg.log_with:
+        run.accelerator.log({k: v for k, v in entry.items() if k != "step"}, step=entry["step"])
+    with open(run.ws.vocoder_metrics, "a", encoding="utf-8") as f:
+        f.write(json.dumps(entry) + "\n")
+
+
+def _save(run: _Run, step: int) -> None:
+    """Checkpoint `step` (weights, optimiser, RNG, EMA) once every process got there; `vocoder/latest` moves to it."""
+    accelerator = run.accelerator
     accelerator.wait_for_everyone()
-    if cfg.log_with:
+    if accelerator.is_main_process:
+        model = accelerator.unwrap_model(run.model)
+        save_checkpoint(run.ws.vocoder, step, model, run.train_cfg, run.optimizer, run.ema, run.cfg.keep)
+
+
+def _finish(run: _Run, step: int, loss: float | None, val: float | None) -> VocoderTrainResult:
+    """Wait for every process, close the trackers; the run's summary."""
+    accelerator, evalset = run.accelerator, run.evalset
+    accelerator.wait_for_everyone()
+    if run.cfg.log_with:
         accelerator.end_training()
-    final = latest_checkpoint(ws.vocoder)
+    final = latest_checkpoint(run.ws.vocoder)
     return VocoderTrainResult(
         checkpoint=str(final.path) if final else "",
-        start_step=start,
+        start_step=run.start,
         step=step,
         loss=loss,
-        clips=len(data),
-        processes=world,
-        weights_digest=weights_digest(accelerator.unwrap_model(model)),
+        clips=len(run.data),
+        processes=accelerator.num_processes,
+        weights_digest=weights_digest(accelerator.unwrap_model(run.model)),
         val_mel_l1=val,
         val_mel_l1_noise=evalset.noise_l1 if evalset is not None and val is not None else None,
     )
