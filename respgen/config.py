@@ -43,7 +43,7 @@ class PrepareConfig(Config):
         default_factory=lambda: os.cpu_count() or 1, ge=1, description="Decode processes (default: CPU cores)"
     )
     strict: bool = Field(False, description="Error (not skip) on unannotated wavs")
-    fade_samples: int = Field(
+    recording_fade: int = Field(
         0, ge=0, description="Linear fade in and out of N samples on each whole recording before cutting (paper: 1000)"
     )
 
@@ -93,7 +93,7 @@ class VocoderTrainConfig(Config):
         le=60,
         description="Repeat-pad / cut each cycle to N seconds before cropping (paper: 4); default: as is",
     )
-    fade_samples: int = Field(
+    fade_out: int = Field(
         0, ge=0, description="With clip-length: linear fade-out of the last N samples of a padded cycle (paper: 1000)"
     )
     eval_every: int = Field(
@@ -122,7 +122,7 @@ class SynthConfig(Config):
         "permutation",
         description="Which real cycles condition: permutation (each once per pass) or random (with replacement; paper)",
     )
-    fade_samples: int = Field(
+    fade_out: int = Field(
         0, ge=0, description="Linear fade-out of the last N samples of a repeat-padded conditioning cycle (paper: 1000)"
     )
     trim: bool = Field(

@@ -44,7 +44,7 @@ def test_synth_untrimmed_random_conditioning(cli, demo_vocoder: Path, tmp_path: 
         "--no-trim",
         "--conditioning",
         "random",
-        "--fade-samples",
+        "--fade-out",
         "1000",
         "--json",
     )

@@ -46,17 +46,17 @@ def test_classifier_features_use_the_fade():
     assert not torch.equal(clip_features(x, 5.0, "repeat", fade_out=1000), clip_features(x, 5.0, "repeat"))
 
 
-@pytest.mark.parametrize("fade_samples", [0, 1000])
-def test_prepare_fades_the_whole_recording_before_cutting(tmp_path, fade_samples):
+@pytest.mark.parametrize("recording_fade", [0, 1000])
+def test_prepare_fades_the_whole_recording_before_cutting(tmp_path, recording_fade):
     sr = 16000
     wav = tmp_path / "101_1b1_Al_sc_Meditron.wav"
     sf.write(wav, np.full(5 * sr, 0.5, dtype=np.float32), sr, subtype="FLOAT")
     cycles = [Cycle(0.0, 1.0, 0, 0), Cycle(2.0, 3.0, 0, 0), Cycle(4.0, 5.0, 0, 0)]
     job = RecordingJob(wav, RecordingName.parse(wav.stem), "train", cycles, None)
-    rows, skipped = _cut_recording((job, tmp_path / "staging", sr, "four", fade_samples))
+    rows, skipped = _cut_recording((job, tmp_path / "staging", sr, "four", recording_fade))
     assert not skipped
     first, middle, last = (sf.read(tmp_path / "staging" / r["path"], dtype="float32")[0] for r in rows)
-    ramp = np.linspace(0, 1, 1000) * 0.5 if fade_samples else np.full(1000, 0.5)
+    ramp = np.linspace(0, 1, 1000) * 0.5 if recording_fade else np.full(1000, 0.5)
     tol = 1 / 32767  # 16-bit clips
     np.testing.assert_allclose(first[:1000], ramp, atol=tol)
     np.testing.assert_allclose(last[-1000:], ramp[::-1], atol=tol)

@@ -21,15 +21,15 @@ def resolved(cli, *args: str) -> dict:
 
 def test_paper_toml_prepare_and_vocoder(cli):
     prep = resolved(cli, "prepare", "DIR", "--config", PAPER)
-    assert prep["val_fraction"] == 0 and prep["fade_samples"] == 1000
+    assert prep["val_fraction"] == 0 and prep["recording_fade"] == 1000
     voc = resolved(cli, "vocoder", "train", "--config", PAPER)
-    assert (voc["clip_length"], voc["fade_samples"], voc["max_steps"], voc["precision"]) == (4.0, 1000, 1_000_008, "no")
+    assert (voc["clip_length"], voc["fade_out"], voc["max_steps"], voc["precision"]) == (4.0, 1000, 1_000_008, "no")
 
 
 def test_paper_toml_synth_makes_mixed_500_of_all_four_classes(cli):
     syn = resolved(cli, "synth", "--config", PAPER)
     assert parse_classes(syn["classes"]) == list(CLASSES)
-    assert (syn["n"], syn["length"], syn["conditioning"], syn["trim"], syn["fade_samples"]) == (
+    assert (syn["n"], syn["length"], syn["conditioning"], syn["trim"], syn["fade_out"]) == (
         500,
         4.0,
         "random",
@@ -75,7 +75,7 @@ def test_defaults_are_unchanged(cli):
     assert ft["precision"] == "no"
     assert resolved(cli, "prepare", "DIR")["val_fraction"] == 0.1
     syn = resolved(cli, "synth", "--class", "crackle", "--n", "1")
-    assert (syn["conditioning"], syn["trim"], syn["fade_samples"]) == ("permutation", True, 0)
+    assert (syn["conditioning"], syn["trim"], syn["fade_out"]) == ("permutation", True, 0)
     assert resolved(cli, "vocoder", "train")["clip_length"] is None
 
 

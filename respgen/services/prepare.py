@@ -182,7 +182,7 @@ def _assign_val(jobs: list[RecordingJob], cfg: PrepareConfig):
 
 
 def _run_jobs(jobs: list[RecordingJob], staging: Path, cfg: PrepareConfig, progress: Progress | None):
-    args = [(j, staging, cfg.sample_rate, cfg.labels, cfg.fade_samples) for j in jobs]
+    args = [(j, staging, cfg.sample_rate, cfg.labels, cfg.recording_fade) for j in jobs]
     workers = min(cfg.workers, len(jobs))
     done = 0
     if workers <= 1:
@@ -210,11 +210,11 @@ def _init_worker() -> None:
 
 
 def _cut_recording(arg) -> tuple[list[RealClip], list[dict[str, str]]]:
-    """Decode one recording once, resample it once (and with `fade_samples`, fade the whole recording in
+    """Decode one recording once, resample it once (and with `recording_fade`, fade the whole recording in
     and out linearly, as the reference's get_individual_cycles_torchaudio), write every cycle as its own clip."""
-    job, staging, sample_rate, scheme, fade_samples = arg
+    job, staging, sample_rate, scheme, recording_fade = arg
     wave, sr = read_audio(job.wav)
-    wave = fade(resample(wave, sr, sample_rate), fade_samples, fade_samples)
+    wave = fade(resample(wave, sr, sample_rate), recording_fade, recording_fade)
     n = wave.shape[0]
     rows, skipped = [], []
     out_dir = staging / "clips" / job.split

@@ -206,7 +206,7 @@ def _conditioning_mels(run: _Run, sources: list[dict]) -> torch.Tensor:
                 load_clip(run.ws.manifest, src, params.sample_rate),
                 framing.cond_samples,
                 "repeat",
-                run.cfg.fade_samples,
+                run.cfg.fade_out,
             ),
             **params.mel_kwargs(),
         )[:, : framing.frames]

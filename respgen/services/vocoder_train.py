@@ -115,7 +115,7 @@ def _start_run(cfg: VocoderTrainConfig, ws: Workspace) -> _Run:
         params = ckpt.params  # a vocoder brought in by `vocoder import` keeps its own hyper-parameters
     model, optimizer, start, ema = _model(cfg, ws, ckpt, params, accelerator)
     clip_samples = round(cfg.clip_length * params.sample_rate) if cfg.clip_length else None
-    data = CycleCrops(ws.manifest, rows, params, clip_samples, cfg.fade_samples)
+    data = CycleCrops(ws.manifest, rows, params, clip_samples, cfg.fade_out)
     model, optimizer = accelerator.prepare(model, optimizer)
     levels = noise_levels(params).to(accelerator.device)
     train_cfg = {**cfg.model_dump(mode="json"), "precision": precision}  # what `auto` resolved to
