@@ -9,7 +9,7 @@ import sys
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -22,6 +22,9 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+
+MAX_SEED = 2**32 - 1  # numpy's and torch's seed range
 
 
 class Config(BaseModel):
@@ -285,7 +288,7 @@ class FinetuneConfig(Config):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
         description="Run name under WORKDIR/models (default: time + mode)",
     )
-    seeds: list[int] = Field(
+    seeds: list[Annotated[int, Field(ge=0, le=MAX_SEED)]] = Field(
         default_factory=lambda: [1],
         min_length=1,
         description="Seeds, e.g. 1,2,3: one run each, mean ± std of every metric",

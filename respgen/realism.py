@@ -5,7 +5,7 @@ seed), stratified k-fold cross-validation, each training fold standardised with 
 fitted with a logistic regression (`classifier.probe.fit_logistic`), the held-out predictions of all
 folds pooled into one accuracy. 50% = indistinguishable, 100% = trivially separable.
 
-`fbank_stats`: features that need no trained model: per mel bin, the mean and std over time of the
+`logmel_stats`: features that need no trained model: per mel bin, the mean and std over time of the
 vocoder's log-mel (`features.vocoder_mel`) and the mean absolute value and std of its frame-to-frame
 difference (a crude texture statistic: how much the spectrum moves from one frame to the next).
 
@@ -61,7 +61,7 @@ def two_sample_accuracy(
     return correct / len(x)
 
 
-def fbank_stats(audio: torch.Tensor, **mel_kwargs) -> np.ndarray:
+def logmel_stats(audio: torch.Tensor, **mel_kwargs) -> np.ndarray:
     """[4 * n_mels] statistics of one clip [T]'s vocoder log-mel: per bin the mean and std over time,
     then the mean absolute value and std over time of its frame-to-frame difference."""
     mel = vocoder_mel(audio, **mel_kwargs).double()  # [n_mels, frames]
@@ -72,8 +72,8 @@ def fbank_stats(audio: torch.Tensor, **mel_kwargs) -> np.ndarray:
     return torch.cat(stats).numpy()
 
 
-def fbank_stats_batch(clips: list[torch.Tensor], **mel_kwargs) -> np.ndarray:
-    """[N, 4 * n_mels] `fbank_stats` of each clip ([0, 4 * n_mels] for none)."""
+def logmel_stats_batch(clips: list[torch.Tensor], **mel_kwargs) -> np.ndarray:
+    """[N, 4 * n_mels] `logmel_stats` of each clip ([0, 4 * n_mels] for none)."""
     if not clips:
         return np.zeros((0, 4 * mel_kwargs.get("n_mels", 80)))
-    return np.stack([fbank_stats(a, **mel_kwargs) for a in clips])
+    return np.stack([logmel_stats(a, **mel_kwargs) for a in clips])

@@ -26,12 +26,13 @@ from respgen.disk_memo import dir_fingerprint, file_fingerprint, memo
 from respgen.diversity import diversity_summary
 from respgen.features import fit_length
 from respgen.fidelity import class_summary, label_agreement, real_l1, rows_fidelity
-from respgen.realism import MIN_ROWS, fbank_stats_batch, two_sample_accuracy
+from respgen.realism import MIN_ROWS, logmel_stats_batch, two_sample_accuracy
 from respgen.sample_rate import SAMPLE_RATE
+from respgen.set_quality import SetQuality
 from respgen.workspace import Workspace
 
 MAX_PER_CLASS = 200
-QUALITY_VERSION = 1  # bump when what `set_quality` computes changes: older cached results are then recomputed
+QUALITY_VERSION = 2  # bump when what `set_quality` computes changes: older cached results are then recomputed
 HELD_OUT_SPLITS = ("val", "test")
 
 
@@ -103,10 +104,10 @@ class ClassifierOutputs:
         return [d[0] for d in done], np.stack([d[1] for d in done]) if done else np.zeros((0, 0))
 
 
-def fbank_features(manifest: Path, rows: list[dict], n_samples: int) -> np.ndarray:
-    """[N, 4 * 80] `realism.fbank_stats` of each row's clip repeat-padded / cropped to `n_samples` (as
+def logmel_features(manifest: Path, rows: list[dict], n_samples: int) -> np.ndarray:
+    """[N, 4 * 80] `realism.logmel_stats` of each row's clip repeat-padded / cropped to `n_samples` (as
     `synth` fits a real cycle before vocoding it, so padding cannot give the domain away)."""
-    return fbank_stats_batch([fit_length(load_clip(manifest, r), n_samples) for r in rows])
+    return logmel_stats_batch([fit_length(load_clip(manifest, r), n_samples) for r in rows])
 
 
 def realism_by_class(
@@ -119,10 +120,10 @@ def realism_by_class(
     max_per_class: int = MAX_PER_CLASS,
     seed: int = 0,
 ) -> dict[str, dict]:
-    """{class: {model, fbank, n_synthetic, n_real, real_from}} for each class with synthetic rows: the
+    """{class: {model, logmel, n_synthetic, n_real, real_from}} for each class with synthetic rows: the
     two-sample accuracy (`realism.two_sample_accuracy`) of its synthetic cycles vs held-out real cycles
     (`held_out_real`; at most `max_per_class` of each, deterministic) on the pooled features of `model`
-    (None without one) and on `fbank_stats` (always). None where a side has fewer than 4 cycles."""
+    (None without one) and on `logmel_stats` (always). None where a side has fewer than 4 cycles."""
     out = {}
     for c in classes:
         mine = [r for r in synthetic if r["label"] == c]
@@ -132,19 +133,19 @@ def realism_by_class(
         real, real_from = held_out_real(real_rows, mine, c)
         real = capped(real, max_per_class, seed)
         enough = len(syn) >= MIN_ROWS and len(real) >= MIN_ROWS
-        acc_model = acc_fbank = None
+        acc_model = acc_logmel = None
         if enough and model is not None:
             acc_model = two_sample_accuracy(
                 model.outputs(real_manifest, real)[1], model.outputs(synth_manifest, syn)[1], seed=seed
             )
         if enough:
             n = clip_samples(synth_manifest, syn[0])
-            acc_fbank = two_sample_accuracy(
-                fbank_features(real_manifest, real, n), fbank_features(synth_manifest, syn, n), seed=seed
+            acc_logmel = two_sample_accuracy(
+                logmel_features(real_manifest, real, n), logmel_features(synth_manifest, syn, n), seed=seed
             )
         out[c] = {
             "model": acc_model,
-            "fbank": acc_fbank,
+            "logmel": acc_logmel,
             "n_synthetic": len(syn),
             "n_real": len(real),
             "real_from": real_from,
@@ -231,7 +232,7 @@ def real_vs_real_l1(manifest: Path, rows: list[dict], n_samples: int) -> float |
     return _REAL_VS_REAL[key]
 
 
-def measure_set(ws: Workspace, name: str, model_dir: Path | None, max_per_class: int = MAX_PER_CLASS) -> dict:
+def measure_set(ws: Workspace, name: str, model_dir: Path | None, max_per_class: int = MAX_PER_CLASS) -> SetQuality:
     """`set_quality` of the workspace's synthetic set `name` (its rows with audio), against the real
     train cycles it was conditioned on; `model_dir`: a real-only classifier, or None. Kept in
     `cache/quality/<name>.json` and read from there while nothing it depends on (`quality_key`) changed."""
@@ -241,7 +242,8 @@ def measure_set(ws: Workspace, name: str, model_dir: Path | None, max_per_class:
         real_by_id = {r["id"]: r for r in ws.real_rows(("train",))}
         return set_quality(ws, syn_set.rows(), real_by_id, model_dir, syn_set.manifest, max_per_class=max_per_class)
 
-    return memo(ws.quality_cache / f"{name}.json", quality_key(ws, syn_set.manifest, model_dir, max_per_class), compute)
+    key = quality_key(ws, syn_set.manifest, model_dir, max_per_class)
+    return SetQuality.model_validate(memo(ws.quality_cache / f"{name}.json", key, compute))
 
 
 def quality_key(ws: Workspace, synth_manifest: Path, model_dir: Path | None, max_per_class: int) -> dict:

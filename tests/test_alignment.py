@@ -63,7 +63,6 @@ def test_alignment_of_a_config():
     assert paired == Alignment("paired", 0.1, "dann", 0.1, 0.3)
     grl = alignment_of(resolve_finetune(FinetuneConfig(aft=True, adversary="grl", lambda_mode="paper")))
     assert grl == Alignment("grl", 0.2, "paper", 0.2, 0.2)
-    assert FinetuneConfig(adversary="mahalanobis").alignment.adversary == "paired"  # the old name
 
 
 # --- the paired loss ------------------------------------------------------------------------------

@@ -200,6 +200,8 @@ def test_seeds(cli):
     assert_one_error(cli("finetune", "--seeds", "", "--print-config"), "seeds")
     assert_one_error(cli("finetune", "--seeds", "1,1", "--print-config"), "seeds", "twice")
     assert_one_error(cli("finetune", "--seeds", "1,x", "--print-config"), "seeds", "integers")
+    assert_one_error(cli("finetune", "--seeds", "0,-1", "--print-config"), "seeds", "greater than or equal to 0")
+    assert_one_error(cli("compare", "--seeds", "1,4294967296", "--print-config"), "seeds", "less than or equal to")
 
 
 def test_invalid_flag_value_is_one_line(cli):

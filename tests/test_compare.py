@@ -100,3 +100,22 @@ def test_compare_rejects_per_arm_options(cli, tmp_path: Path):
     toml.write_text("[compare]\naft = true\n")  # nor settable from a config file
     r = cli("compare", "--workdir", tmp_path, "--config", toml)
     assert r.exit_code == 2 and "set by each arm" in r.stderr
+
+
+@pytest.mark.parametrize("damage", ["unknown set", "deleted clips"])
+def test_compare_checks_every_set_before_the_first_arm_trains(cli, demo_synth: Path, damage: str):
+    """A bad synthetic set is a one-line error (exit 2) before any arm trains: no run folder, latest untouched."""
+    sets = "nonexistent"
+    if damage == "deleted clips":
+        sets = "diffwave"
+        for wav in (demo_synth / "synth").rglob("*.wav"):  # the legacy layout, read as set diffwave
+            wav.unlink()
+    models = demo_synth / "models"
+    before = sorted(p.name for p in models.iterdir()) if models.exists() else []
+    args = ["--preset", "tiny", "--epochs", "1", "--arms", "ce,aft", "--synthetic-sets", sets, "--name", "bad"]
+    r = cli("compare", "--workdir", demo_synth, *args)
+    assert r.exit_code == 2, r.output
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    assert ("nonexistent" in lines[0]) if damage == "unknown set" else ("missing" in lines[0])
+    assert (sorted(p.name for p in models.iterdir()) if models.exists() else []) == before  # nothing trained

@@ -40,7 +40,9 @@ def test_metric_definition():
         [{"label": "crackle", "mel_l1": 0.5, "mel_l1_noise": 0.4}, {"label": "wheeze", **fid}], ["crackle", "wheeze"]
     )
     assert noise_like(s) == ["crackle"]
-    assert is_noise_like({"mel_l1": 0.4, "mel_l1_noise": 0.4}) and not is_noise_like({"mel_l1": 0.39, "mel_l1_noise": 0.4})
+    assert is_noise_like({"mel_l1": 0.4, "mel_l1_noise": 0.4}) and not is_noise_like(
+        {"mel_l1": 0.39, "mel_l1_noise": 0.4}
+    )
     assert not is_noise_like({"mel_l1": None, "mel_l1_noise": 0.4})  # not measured: no verdict
     assert (
         label_agreement(["crackle", "normal", "crackle", "crackle"], "crackle") == 0.75

@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from respgen.realism import fbank_stats, fbank_stats_batch, two_sample_accuracy
+from respgen.realism import logmel_stats, logmel_stats_batch, two_sample_accuracy
 
 SR = 16000
 
@@ -33,12 +33,12 @@ def test_balanced_deterministic_and_too_few():
     assert two_sample_accuracy(_gauss(4), _gauss(4, shift=8.0, seed=1), folds=10) is not None
 
 
-def test_fbank_stats_shape():
+def test_logmel_stats_shape():
     t = torch.arange(SR) / SR
     tone = 0.3 * torch.sin(2 * torch.pi * 440 * t)
-    assert fbank_stats(tone).shape == (4 * 80,)
-    assert fbank_stats(tone, n_mels=40).shape == (4 * 40,)
-    assert np.isfinite(fbank_stats(tone[:1000], hop=2048)).all()  # one frame: no frame-to-frame difference
-    batch = fbank_stats_batch([tone, 0.1 * torch.randn(SR // 2, generator=torch.Generator().manual_seed(0))])
+    assert logmel_stats(tone).shape == (4 * 80,)
+    assert logmel_stats(tone, n_mels=40).shape == (4 * 40,)
+    assert np.isfinite(logmel_stats(tone[:1000], hop=2048)).all()  # one frame: no frame-to-frame difference
+    batch = logmel_stats_batch([tone, 0.1 * torch.randn(SR // 2, generator=torch.Generator().manual_seed(0))])
     assert batch.shape == (2, 320) and not np.allclose(batch[0], batch[1])
-    assert fbank_stats_batch([]).shape == (0, 320)
+    assert logmel_stats_batch([]).shape == (0, 320)

@@ -67,9 +67,9 @@ def test_set_quality_on_demo(demo_synth5: Path, tmp_path: Path):
         assert 0 <= f["label_agreement"] <= 1
         assert r["n_synthetic"] == n and r["real_from"] in ("val+test", "train (not sources)")
         if r["n_real"] >= 4:
-            assert 0 <= r["model"] <= 1 and 0 <= r["fbank"] <= 1
+            assert 0 <= r["model"] <= 1 and 0 <= r["logmel"] <= 1
         else:  # too few held-out real cycles (the demo's wheeze and both): no test
-            assert r["model"] is None and r["fbank"] is None
+            assert r["model"] is None and r["logmel"] is None
         assert d["copy_ratio"] == pytest.approx(f["mel_l1"] / f["mel_l1_real"])
         assert d["near_copy"] == (d["copy_ratio"] < NEAR_COPY_RATIO)
     # the demo's crackle class has 7 test cycles: compared with 5 of them (capped)

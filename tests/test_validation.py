@@ -96,8 +96,9 @@ def write_rows(path: Path, rows) -> Path:
         ({**SYNTHETIC, "split": "test"}, "invalid split 'test'"),
         ({**SYNTHETIC, "mel_l1": float("inf")}, "invalid mel_l1 inf"),
         ({**SYNTHETIC, "source": "real"}, "invalid source 'real'"),
+        (SYNTHETIC, "given twice (first on line 1)"),
     ],
-    ids=["label", "path", "split", "mel_l1", "source"],
+    ids=["label", "path", "split", "mel_l1", "source", "duplicate id"],
 )
 def test_bad_synthetic_row(tmp_path: Path, row, fragment):
     path = write_rows(tmp_path / "manifest.jsonl", [SYNTHETIC, "", row])

@@ -202,31 +202,18 @@ def compare(result: Any) -> None:
         _plain(f"{arm.arm}{'' if arm.synthetic_set is None else ' (' + arm.synthetic_set + ')'}: {arm.run_dir}")
 
 
-def synthetic_quality(name: str, quality: dict) -> None:
-    """One synthetic set per class: fidelity (mel L1 vs noise, label agreement), realism (two-sample probe
-    accuracy, 50% = indistinguishable from held-out real cycles) and diversity (near-copy or not)."""
+def synthetic_quality(name: str, quality: Any) -> None:
+    """One synthetic set (`SetQuality`) per class: fidelity (mel L1 vs noise, label agreement), realism
+    (two-sample probe accuracy, 50% = indistinguishable from held-out real cycles) and diversity (near-copy
+    or not): the report's table."""
     from respgen.diversity import diversity_sentence
 
+    header, rows = quality.table()
     table = Table(title=f"synthetic set {name}")
-    cols = ("class", "mel L1", "noise", "label agr. %", "realism model %", "realism fbank %", "copy ratio")
-    for col in cols:
+    for col in header:
         table.add_column(col, justify="left" if col == "class" else "right")
-    fidelity, realism, diversity = quality.get("fidelity", {}), quality.get("realism", {}), quality.get("diversity", {})
-
-    def num(x, fmt="{:.3f}") -> str:
-        return "-" if x is None else fmt.format(x)
-
-    for c, f in fidelity.items():
-        r, d = realism.get(c, {}), diversity.get(c, {})
-        table.add_row(
-            c,
-            num(f.get("mel_l1")),
-            num(f.get("mel_l1_noise")),
-            num(f.get("label_agreement"), "{:.0%}").rstrip("%"),
-            num(r.get("model"), "{:.0%}").rstrip("%"),
-            num(r.get("fbank"), "{:.0%}").rstrip("%"),
-            num(d.get("copy_ratio"), "{:.2f}x"),
-        )
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
-    for c, d in diversity.items():
-        _plain(diversity_sentence(c, d))
+    for c, d in quality.diversity.items():
+        _plain(diversity_sentence(c, d.model_dump()))

@@ -123,9 +123,10 @@ ROW_MODELS: dict[str, type[_Row]] = {"real": RealRow, "synthetic": SyntheticRow}
 def read_rows(path: Path, kind: Literal["real", "synthetic"] | None = None) -> list[dict[str, Any]]:
     """Every row of a manifest as a plain dict (the line's keys in the line's order, unknown keys kept).
     With `kind`, each row is checked against `RealRow` / `SyntheticRow`; without, only that it is a JSON
-    object. A bad row is a `RespgenError` naming `path:lineno` and the field."""
+    object. A bad row, or an id given twice, is a `RespgenError` naming `path:lineno` and the field."""
     model = ROW_MODELS[kind] if kind is not None else None
     rows = []
+    first_line: dict[str, int] = {}  # id -> the line it was first seen on
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, start=1):
             if not line.strip():
@@ -143,6 +144,11 @@ def read_rows(path: Path, kind: Literal["real", "synthetic"] | None = None) -> l
                 except ValidationError as e:
                     raise RespgenError(f"manifest row: {_problem(e)}", where) from None
                 raw = {k: checked.get(k, v) for k, v in raw.items()}
+                if raw["id"] in first_line:
+                    raise RespgenError(
+                        f"manifest row: id {raw['id']!r} given twice (first on line {first_line[raw['id']]})", where
+                    )
+                first_line[raw["id"]] = lineno
             rows.append(raw)
     return rows
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from respgen.diversity import diversity_sentence
-from respgen.noise_like import noise_like
 from respgen.report.model import (
     EXCERPT_SECONDS,
     ErrorsReport,
@@ -85,47 +84,20 @@ def vocoder_kinds(s: SyntheticSetReport) -> str:
 
 
 def set_quality(s: SyntheticSetReport) -> Table:
-    fid, real, div = (s.quality.get(k, {}) for k in ("fidelity", "realism", "diversity"))
-    rows = []
-    for c, f in fid.items():
-        r, d = real.get(c, {}), div.get(c, {})
-        rows.append(
-            [
-                c,
-                str(f.get("n", "–")),
-                num(f.get("mel_l1")),
-                num(f.get("mel_l1_noise")),
-                num(f.get("mel_l1_real")),
-                share(f.get("label_agreement")),
-                share(r.get("model")),
-                share(r.get("fbank")),
-                num(d.get("copy_ratio"), 2),
-            ]
-        )
-    header = [
-        "class",
-        "n",
-        "mel L1",
-        "noise",
-        "real-vs-real",
-        "label agreement",
-        "realism (model)",
-        "realism (fbank)",
-        "copy ratio",
-    ]
-    return Table(header, rows, [False] + [True] * 8)
+    header, rows = s.quality.table()
+    return Table(header, rows, [False] + [True] * (len(header) - 1))
 
 
 def noise_warning(s: SyntheticSetReport) -> str | None:
     """A warning when some class's cycles are on average no closer to their sources than noise."""
-    noisy = noise_like(s.quality.get("fidelity", {}))
+    noisy = s.quality.noise_like()
     if not noisy:
         return None
     return f"**The {', '.join(noisy)} cycles of {s.name} are noise-like** (no closer to their source than noise)."
 
 
 def diversity_lines(s: SyntheticSetReport) -> list[str]:
-    return [diversity_sentence(c, d) for c, d in s.quality.get("diversity", {}).items()]
+    return [diversity_sentence(c, d.model_dump()) for c, d in s.quality.diversity.items()]
 
 
 LISTEN_INTRO = (

@@ -28,6 +28,7 @@ from respgen.features import fit_length, vocoder_mel
 from respgen.fidelity import mel_l1
 from respgen.frechet import frechet_distance
 from respgen.sample_rate import SAMPLE_RATE
+from respgen.set_quality import SetQuality
 from respgen.synthetic_quality import measure_set
 from respgen.workspace import Workspace
 
@@ -72,7 +73,7 @@ class SyntheticSetReport:
     name: str
     counts: dict[str, int]
     vocoder: list[dict]  # the distinct `vocoder` provenance of its rows
-    quality: dict  # {"fidelity", "realism", "diversity"} by class (respgen.synthetic_quality)
+    quality: SetQuality  # fidelity, realism and diversity by class (respgen.synthetic_quality)
     pairs: list[ListeningPair] = field(default_factory=list)  # by class, then best / median / worst
 
 
@@ -146,9 +147,9 @@ class ReportModel:
     def synthetic_json(self) -> dict:
         """`report --json`'s `synthetic`: every set's quality under `sets.<name>`, and the default
         (first) set's `fidelity` / `realism` / `diversity` at the top, as before sets existed."""
-        out: dict = {"sets": {s.name: {"counts": s.counts, **s.quality} for s in self.sets}}
+        out: dict = {"sets": {s.name: {"counts": s.counts, **s.quality.to_dict()} for s in self.sets}}
         if self.sets:
-            out.update({k: self.sets[0].quality.get(k, {}) for k in ("fidelity", "realism", "diversity")})
+            out.update(self.sets[0].quality.to_dict())
         return out
 
 

@@ -12,8 +12,10 @@ from typing import Callable
 from respgen.arms import ARMS
 from respgen.classifier.run_record import RunRecord, seed_dir
 from respgen.config import CompareConfig, FinetuneConfig
+from respgen.errors import RespgenError
 from respgen.lock import locked
 from respgen.services.finetune import finetune
+from respgen.set_quality import SetQuality
 from respgen.workspace import Workspace
 
 
@@ -48,7 +50,7 @@ class CompareResult:
     classes: list[str]
     arms: list[Arm] = field(default_factory=list)
     # per synthetic set: {"fidelity", "realism", "diversity"} by class (respgen.synthetic_quality)
-    sets: dict[str, dict] = field(default_factory=dict)
+    sets: dict[str, SetQuality] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -56,7 +58,7 @@ class CompareResult:
             "seeds": self.seeds,
             "classes": self.classes,
             "arms": [a.to_dict() for a in self.arms],
-            "synthetic_sets": self.sets,
+            "synthetic_sets": {name: q.to_dict() for name, q in self.sets.items()},
         }
 
 
@@ -81,6 +83,18 @@ def plan(cfg: CompareConfig, ws: Workspace) -> list[tuple[str, str | None]]:
     return out
 
 
+def check_plan(cfg: CompareConfig, ws: Workspace, planned: list[tuple[str, str | None]]) -> None:
+    """Everything the arms will read, checked before the first one trains (a bad set found after the
+    `ce` arm would cost its whole training): real train cycles, every arm's config, and every synthetic
+    set with all its listed audio. Raises `RespgenError` (exit 2) on the first problem."""
+    if not any(r["split"] == "train" for r in ws.real_rows()):
+        raise RespgenError("no real train cycles in the manifest", ws.manifest)
+    for arm, synthetic_set in planned:
+        arm_config(cfg, arm, synthetic_set)
+    for synthetic_set in sorted({s for _, s in planned if s is not None}):
+        ws.synthetic_set(synthetic_set, must_exist=True).rows(require_audio=True)
+
+
 @locked("compare")  # all arms on the same data: no other writer between them
 def compare(
     cfg: CompareConfig,
@@ -99,7 +113,9 @@ def compare(
     name = cfg.name or f"compare-{time.strftime('%Y%m%d-%H%M%S')}"
     cfg = cfg.model_copy(update={"name": name})
     result = CompareResult(name, list(cfg.seeds), list(ws.classes()))
-    for arm, synthetic_set in plan(cfg, ws):
+    planned = plan(cfg, ws)
+    check_plan(cfg, ws, planned)
+    for arm, synthetic_set in planned:
         t = time.perf_counter()
         ft = finetune(arm_config(cfg, arm, synthetic_set), progress)
         used = None if arm == "ce" else synthetic_set

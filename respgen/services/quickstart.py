@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 from respgen.config import (
     ClassifyConfig,
@@ -23,16 +23,19 @@ from respgen.config import (
 from respgen.data.icbhi import SPLIT_FILE_NAME, SplitTable, parse_annotation
 from respgen.labels import label_for
 from respgen.lock import locked
-from respgen.services.classify import classify
-from respgen.services.compare import CompareResult, compare
+from respgen.noise_like import noise_like
+from respgen.services.classify import ClassifyResult, classify
+from respgen.services.compare import Arm, CompareResult, compare
 from respgen.services.demo_data import make_demo_data
 from respgen.services.prepare import prepare
-from respgen.services.synth import synthesize
+from respgen.services.synth import SynthResult, synthesize
 from respgen.services.vocoder_train import train_vocoder
+from respgen.set_quality import SetQuality
 from respgen.synthetic_quality import measure_set
 from respgen.workspace import Workspace
 
 MINORITY = ["crackle", "wheeze", "both"]
+T = TypeVar("T")
 
 
 @dataclass
@@ -52,7 +55,7 @@ class QuickstartResult:
     comparison: CompareResult | None = None  # the arms side by side
     compared_set: str | None = None  # the synthetic set the comparison used ...
     why: str = ""  # ... and why
-    sets: dict[str, dict] = field(default_factory=dict)  # every set's quality (respgen.synthetic_quality)
+    sets: dict[str, SetQuality] = field(default_factory=dict)  # every set's quality (respgen.synthetic_quality)
 
     def to_dict(self) -> dict:
         return {
@@ -63,7 +66,7 @@ class QuickstartResult:
             "comparison": self.comparison.to_dict() if self.comparison else None,
             "compared_set": self.compared_set,
             "why": self.why,
-            "synthetic_sets": self.sets,
+            "synthetic_sets": {name: q.to_dict() for name, q in self.sets.items()},
         }
 
 
@@ -73,125 +76,169 @@ def quickstart(cfg: QuickstartConfig, on_stage: Callable[[Stage], None] | None =
     write `data/`, `vocoder/`, `synth/diffwave/`, `synth/griffinlim/` and
     `models/quickstart-{ce,ce-over,ce-syn,aft}/` as the commands do (`models/latest` -> the AFT run). The
     comparison runs on the set closest to its sources (`class_bearing_set`)."""
-    work = cfg.workdir
-    demo = work / "demo-icbhi"
-    result = QuickstartResult(str(work))
+    run = _Run(cfg, QuickstartResult(str(cfg.workdir)), on_stage)
+    _demo_data(run)
+    _prepare(run)
+    _train_vocoder(run)
+    synth_sets = _synthesize_sets(run)
+    run.result.compared_set, run.result.why = class_bearing_set({n: r.fidelity for n, r in synth_sets.items()})
+    cmp = _compare(run)
+    _measure_quality(run, list(synth_sets), real_only=Path(cmp.arms[0].run_dir))
+    _classify_held_out(run, model=Path(cmp.arms[-1].run_dir))
+    return run.result
 
-    def stage(name: str, fn, summarise, outputs: Path):
+
+@dataclass
+class _Run:
+    """One quickstart in progress: its settings, the result it fills, and who hears of each finished stage."""
+
+    cfg: QuickstartConfig
+    result: QuickstartResult
+    on_stage: Callable[[Stage], None] | None
+
+    @property
+    def work(self) -> Path:
+        return self.cfg.workdir
+
+    @property
+    def demo(self) -> Path:
+        return self.cfg.workdir / "demo-icbhi"
+
+    def stage(self, name: str, fn: Callable[[], T], summarise: Callable[[T], str], outputs) -> T:
+        """Run `fn`, record its Stage (`outputs`: a path, or a function of `fn`'s result giving one) and report it."""
         t = time.perf_counter()
         out = fn()
         where = outputs(out) if callable(outputs) else outputs
         s = Stage(name, summarise(out), str(where), time.perf_counter() - t)
-        result.stages.append(s)
-        if on_stage:
-            on_stage(s)
+        self.result.stages.append(s)
+        if self.on_stage:
+            self.on_stage(s)
         return out
 
-    stage(
+
+def _demo_data(run: _Run) -> None:
+    run.stage(
         "demo-data",
-        lambda: make_demo_data(DemoDataConfig(out_dir=demo, seed=cfg.seed)),
+        lambda: make_demo_data(DemoDataConfig(out_dir=run.demo, seed=run.cfg.seed)),
         lambda r: (
             f"{sum(r.recordings.values())} recordings ({r.recordings['train']} train, {r.recordings['test']} test)"
         ),
-        demo,
+        run.demo,
     )
-    stage(
+
+
+def _prepare(run: _Run) -> None:
+    run.stage(
         "prepare",
-        lambda: prepare(PrepareConfig(icbhi_dir=demo, workdir=work, seed=cfg.seed)),
+        lambda: prepare(PrepareConfig(icbhi_dir=run.demo, workdir=run.work, seed=run.cfg.seed)),
         lambda r: ", ".join(f"{s} {sum(c.values())}" for s, c in r.counts.items()) + " cycles",
-        work / "data",
+        run.work / "data",
     )
-    stage(
+
+
+def _train_vocoder(run: _Run) -> None:
+    steps = run.cfg.vocoder_steps
+    config = VocoderTrainConfig(
+        workdir=run.work,
+        preset="tiny",
+        max_steps=steps,
+        batch_size=4,
+        save_every=steps,
+        log_every=max(1, steps // 10),
+        eval_every=max(1, steps // 2),
+        seed=run.cfg.seed,
+    )
+    run.stage(
         "vocoder train",
-        lambda: train_vocoder(
-            VocoderTrainConfig(
-                workdir=work,
-                preset="tiny",
-                max_steps=cfg.vocoder_steps,
-                batch_size=4,
-                save_every=cfg.vocoder_steps,
-                log_every=max(1, cfg.vocoder_steps // 10),
-                eval_every=max(1, cfg.vocoder_steps // 2),
-                seed=cfg.seed,
-            )
-        ),
+        lambda: train_vocoder(config),
         lambda r: (
             f"tiny DiffWave, {r.step} steps" + (f", loss {r.loss:.3f}" if r.loss is not None else " (already trained)")
         ),
-        work / "vocoder",
+        run.work / "vocoder",
     )
-    synth_sets = {}
-    for vocoder, note in (("diffwave", "6-step sampling"), ("griffinlim", "training-free")):
-        synth_sets[vocoder] = stage(
-            f"synth ({vocoder})",
-            lambda vocoder=vocoder: synthesize(
-                SynthConfig(workdir=work, classes=MINORITY, n=cfg.synth_per_class, seed=cfg.seed, vocoder=vocoder)
-            ),
-            lambda r, note=note: (
-                ", ".join(f"{c} {r.total[c]}" for c in MINORITY)
-                + f" synthetic cycles ({note}); "
-                + fidelity_summary(r.fidelity)
-            ),
-            lambda r: Path(r.manifest).parent,
-        )
-    chosen, why = class_bearing_set({name: r.fidelity for name, r in synth_sets.items()})
-    result.compared_set, result.why = chosen, why
 
-    def arms(r: CompareResult) -> str:
-        def one(a) -> str:
-            probe = a.record.probe()
-            score = a.record.metric("test", "score")[0]
-            return f"{a.arm} Score {100 * score:.1f}%" + (f" (probe {100 * probe[0]:.0f}%)" if probe else "")
 
-        return f"on set {chosen} ({why}): test " + ", ".join(one(a) for a in r.arms)
+def _synthesize_sets(run: _Run) -> dict[str, SynthResult]:
+    """The minority classes' synthetic sets: DiffWave's and the training-free Griffin-Lim one."""
+    return {
+        vocoder: _synthesize(run, vocoder, note)
+        for vocoder, note in (("diffwave", "6-step sampling"), ("griffinlim", "training-free"))
+    }
 
-    cmp = stage(
-        "compare",
-        lambda: compare(
-            CompareConfig(
-                workdir=work,
-                preset="tiny",
-                epochs=cfg.epochs,
-                name="quickstart",
-                seeds=[cfg.seed + 1],
-                arms=["ce", "ce-over", "ce-syn", "aft"],
-                synthetic_set=chosen,
-            ),
-            quality=False,
+
+def _synthesize(run: _Run, vocoder: str, note: str) -> SynthResult:
+    config = SynthConfig(
+        workdir=run.work, classes=MINORITY, n=run.cfg.synth_per_class, seed=run.cfg.seed, vocoder=vocoder
+    )
+    return run.stage(
+        f"synth ({vocoder})",
+        lambda: synthesize(config),
+        lambda r: (
+            ", ".join(f"{c} {r.total[c]}" for c in MINORITY)
+            + f" synthetic cycles ({note}); "
+            + fidelity_summary(r.fidelity)
         ),
-        arms,
+        lambda r: Path(r.manifest).parent,
+    )
+
+
+def _compare(run: _Run) -> CompareResult:
+    """The four arms on the chosen set; records the comparison and the AFT model's test metrics."""
+    config = CompareConfig(
+        workdir=run.work,
+        preset="tiny",
+        epochs=run.cfg.epochs,
+        name="quickstart",
+        seeds=[run.cfg.seed + 1],
+        arms=["ce", "ce-over", "ce-syn", "aft"],
+        synthetic_set=run.result.compared_set,
+    )
+    cmp = run.stage(
+        "compare",
+        lambda: compare(config, quality=False),
+        lambda r: f"on set {run.result.compared_set} ({run.result.why}): test " + ", ".join(map(_arm_summary, r.arms)),
         lambda r: r.arms[-1].run_dir,
     )
-    result.comparison = cmp
+    run.result.comparison = cmp
     ft = cmp.arms[-1]
-    result.test = {k: ft.record.metric("test", k)[0] for k in ("sp", "se", "score", "accuracy")}
-    real_only = Path(cmp.arms[0].run_dir)
+    run.result.test = {k: ft.record.metric("test", k)[0] for k in ("sp", "se", "score", "accuracy")}
+    return cmp
 
-    def quality() -> dict:
-        result.sets = {name: measure_set(Workspace(work), name, real_only) for name in synth_sets}
-        return result.sets
 
-    stage("synthetic quality", quality, quality_summary, work / "synth")
+def _arm_summary(a: Arm) -> str:
+    probe = a.record.probe()
+    score = a.record.metric("test", "score")[0]
+    return f"{a.arm} Score {100 * score:.1f}%" + (f" (probe {100 * probe[0]:.0f}%)" if probe else "")
 
-    splits = SplitTable(demo / SPLIT_FILE_NAME)
-    held = sorted(p for p in demo.glob("*.wav") if splits.by_name.get(p.stem) == "test")[0]
+
+def _measure_quality(run: _Run, names: list[str], real_only: Path) -> None:
+    """Every synthetic set's fidelity, realism and diversity against the real-only model."""
+
+    def quality() -> dict[str, SetQuality]:
+        run.result.sets = {name: measure_set(Workspace(run.work), name, real_only) for name in names}
+        return run.result.sets
+
+    run.stage("synthetic quality", quality, quality_summary, run.work / "synth")
+
+
+def _classify_held_out(run: _Run, model: Path) -> None:
+    """Classify the first demo test recording with `model`; records its cycles' truth and predictions."""
+    splits = SplitTable(run.demo / SPLIT_FILE_NAME)
+    held = sorted(p for p in run.demo.glob("*.wav") if splits.by_name.get(p.stem) == "test")[0]
     truth = [label_for(c.crackle, c.wheeze) for c in parse_annotation(held.with_suffix(".txt"))]
 
-    def held_out(r) -> str:
+    def held_out(r: ClassifyResult) -> str:
         predicted = [s["label"] for s in r.files[0].segments]
-        result.held_out = {
+        run.result.held_out = {
             "file": str(held),
             "cycles": len(truth),
             "correct": sum(a == b for a, b in zip(truth, predicted)),
             "truth": truth,
             "predicted": predicted,
         }
-        return f"{held.name}: {result.held_out['correct']}/{len(truth)} cycles labelled correctly"
+        return f"{held.name}: {run.result.held_out['correct']}/{len(truth)} cycles labelled correctly"
 
-    stage(
-        "classify", lambda: classify(ClassifyConfig(files=[held], model=Path(ft.run_dir), workdir=work)), held_out, held
-    )
-    return result
+    run.stage("classify", lambda: classify(ClassifyConfig(files=[held], model=model, workdir=run.work)), held_out, held)
 
 
 def fidelity_summary(fidelity: dict) -> str:
@@ -199,7 +246,7 @@ def fidelity_summary(fidelity: dict) -> str:
     numbers = ", ".join(f"{c} {f['mel_l1']:.3f}" for c, f in fidelity.items())
     noise = ", ".join(f"{f['mel_l1_noise']:.3f}" for f in fidelity.values())
     text = f"mel L1 to conditioning {numbers} (noise baseline {noise})"
-    if any(f["mel_l1"] >= f["mel_l1_noise"] for f in fidelity.values()):
+    if noise_like(fidelity):
         text += "; noise-like"
     return text
 
@@ -219,17 +266,17 @@ def class_bearing_set(fidelity: dict[str, dict]) -> tuple[str, str]:
     )
 
 
-def quality_summary(sets: dict[str, dict]) -> str:
-    """Per set: label agreement and realism (fbank) per class, in one line each."""
-    parts = []
-    for name, q in sets.items():
-        cells = []
-        for c, f in q.get("fidelity", {}).items():
-            agree = f.get("label_agreement")
-            real = q.get("realism", {}).get(c, {}).get("fbank")
-            cells.append(
-                f"{c} agreement {'-' if agree is None else f'{100 * agree:.0f}%'}"
-                f" realism {'-' if real is None else f'{100 * real:.0f}%'}"
-            )
-        parts.append(f"{name}: " + ", ".join(cells))
-    return "; ".join(parts)
+def quality_summary(sets: dict[str, SetQuality]) -> str:
+    """Per set: label agreement and realism (log-mel) per class, in one line each."""
+    return "; ".join(
+        f"{name}: "
+        + ", ".join(
+            f"{r.label} agreement {_percent(r.label_agreement)} realism {_percent(r.realism_logmel)}"
+            for r in quality.rows()
+        )
+        for name, quality in sets.items()
+    )
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.0f}%"
