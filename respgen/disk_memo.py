@@ -8,25 +8,31 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 from respgen.atomic import write_json
 
 T = TypeVar("T")
 
 
-def memo(path: Path, key: dict, compute: Callable[[], T]) -> T:
-    """`compute()`'s JSON-ready result, stored at `path` under `key` (see the module doc). The result is
-    returned as it reads back from JSON (tuples become lists), whether computed or read."""
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def memo(path: Path, key: dict, compute: Callable[[], Any], parse: Callable[[Any], T] = _as_is) -> T:
+    """`compute()`'s JSON-ready result, stored at `path` under `key` (see the module doc), returned through
+    `parse` as it reads back from JSON (tuples become lists), whether computed or read. A stored value that
+    `parse` refuses (raises ValueError, e.g. a pydantic ValidationError: a string where a number belongs, a
+    non-finite number) is a miss: recomputed and stored again."""
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
         if stored["key"] == key:
-            return stored["value"]
+            return parse(stored["value"])
     except (OSError, ValueError, KeyError, TypeError):
         pass
     value = json.loads(json.dumps(compute()))
     write_json(path, {"key": key, "value": value})
-    return value
+    return parse(value)
 
 
 def file_fingerprint(path: Path, root: Path | None = None) -> list:

@@ -243,7 +243,7 @@ def measure_set(ws: Workspace, name: str, model_dir: Path | None, max_per_class:
         return set_quality(ws, syn_set.rows(), real_by_id, model_dir, syn_set.manifest, max_per_class=max_per_class)
 
     key = quality_key(ws, syn_set.manifest, model_dir, max_per_class)
-    return SetQuality.model_validate(memo(ws.quality_cache / f"{name}.json", key, compute))
+    return memo(ws.quality_cache / f"{name}.json", key, compute, parse=SetQuality.model_validate)
 
 
 def quality_key(ws: Workspace, synth_manifest: Path, model_dir: Path | None, max_per_class: int) -> dict:

@@ -42,3 +42,25 @@ def test_fingerprints_change_with_the_files(tmp_path: Path):
         (copy / p.name).write_bytes(p.read_bytes())
         os.utime(copy / p.name, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns))
     assert dir_fingerprint(copy, tmp_path / "copy") == dir_fingerprint(f.parent, tmp_path)
+
+
+def test_a_stored_value_its_parser_refuses_is_recomputed(tmp_path: Path):
+    """A cached result with a string where a number belongs, or a NaN, is a miss, not a crash later."""
+    from respgen.set_quality import SetQuality
+
+    good = {"fidelity": {"crackle": {"n": 2, "mel_l1": 0.1, "mel_l1_noise": 0.4}}}
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return good
+
+    path = tmp_path / "q.json"
+    first = memo(path, {"k": 1}, compute, parse=SetQuality.model_validate)
+    assert isinstance(first, SetQuality) and first.fidelity["crackle"].mel_l1 == 0.1 and len(calls) == 1
+    for bad in ("oops", float("nan")):
+        stored = json.loads(path.read_text())
+        stored["value"]["fidelity"]["crackle"]["mel_l1"] = bad
+        path.write_text(json.dumps(stored))
+        assert memo(path, {"k": 1}, compute, parse=SetQuality.model_validate) == first
+    assert len(calls) == 3
