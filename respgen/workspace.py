@@ -28,9 +28,16 @@ SET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 LEGACY_SET = "diffwave"  # what a `synth/manifest.jsonl` written before sets existed holds
 
 
+MAX_SET_NAME = 64
+
+
 def set_name_problem(name: str) -> str | None:
     """Why `name` cannot name a synthetic set (None when it can): a folder name of lower-case letters, digits,
-    - and _, and not a class name (the legacy layout's class folders sit next to the sets)."""
+    - and _, and not a class name (the legacy layout's class folders sit next to the sets), at most
+    `MAX_SET_NAME` characters (every file named after a set, e.g. `cache/quality/<set>.feature-space.json`
+    or compare's `models/<name>-<set>-<arm>`, stays a valid file name)."""
+    if len(name) > MAX_SET_NAME:
+        return f"a set name is at most {MAX_SET_NAME} characters; got {len(name)}"
     if not SET_NAME.fullmatch(name) or name in CLASSES + BINARY_CLASSES:
         return (
             "a set name is lower-case letters, digits, - and _ (starting with a letter or digit) and not a class "

@@ -98,6 +98,8 @@ def test_default_set_and_missing_audio(cli, demo_copy: Path):
         (["--gl-momentum", "-0.1"], "invalid gl-momentum"),
         (["--set", "Big"], "not a class name; got 'Big'"),
         (["--set", "crackle"], "not a class name; got 'crackle'"),
+        (["--set", "a" * 250], "at most 64 characters; got 250"),
+        (["--set", "a" * 300], "at most 64 characters; got 300"),
         ([], "run `respgen prepare` first"),  # griffinlim needs no vocoder, but prepared cycles
     ],
 )
