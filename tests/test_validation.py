@@ -97,8 +97,11 @@ def write_rows(path: Path, rows) -> Path:
         ({**SYNTHETIC, "mel_l1": float("inf")}, "invalid mel_l1 inf"),
         ({**SYNTHETIC, "source": "real"}, "invalid source 'real'"),
         (SYNTHETIC, "given twice (first on line 1)"),
+        ({**SYNTHETIC, "path": "../../../elsewhere/x.wav"}, "invalid path '../../../elsewhere/x.wav'"),
+        ({**SYNTHETIC, "path": "crackle/../../x.wav"}, "inside the manifest's folder"),
+        ({**SYNTHETIC, "path": "/etc/passwd"}, "invalid path '/etc/passwd'"),
     ],
-    ids=["label", "path", "split", "mel_l1", "source", "duplicate id"],
+    ids=["label", "path", "split", "mel_l1", "source", "duplicate id", "climbing path", "climbing later", "absolute"],
 )
 def test_bad_synthetic_row(tmp_path: Path, row, fragment):
     path = write_rows(tmp_path / "manifest.jsonl", [SYNTHETIC, "", row])

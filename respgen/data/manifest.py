@@ -6,7 +6,7 @@ of the fields below (manifests are byte-identical across re-runs). `read_rows` c
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Annotated, Any, Literal, TypedDict, Union
 
 import torch
@@ -78,6 +78,21 @@ class _Row(BaseModel):
     label: str
     sample_rate: Annotated[int, Field(gt=0)] | None = None
     duration: Seconds | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        """A path relative to the manifest's folder that stays inside it: no absolute path, no `..`
+        climbing out (a tampered manifest must not make respgen read or publish a file from elsewhere)."""
+        parts = PurePosixPath(value.replace("\\", "/")).parts
+        depth = 0
+        for part in parts:
+            depth += -1 if part == ".." else 0 if part == "." else 1
+            if depth < 0:
+                break
+        if value.startswith(("/", "\\")) or PureWindowsPath(value).drive or depth < 0:
+            raise ValueError("must be a path inside the manifest's folder (relative, no '..' out of it)")
+        return value
 
     @field_validator("label")
     @classmethod
