@@ -9,8 +9,9 @@ manifests and audio, loads a classifier):
 - diversity (`respgen.diversity`): are the synthetic cycles near-copies of their sources?
 
 `measure_set` keeps its result in `cache/quality/<set>.json` with the fingerprints of what it read (the
-set's and the workspace's manifests, the real-only model dir's files) and the settings, and reads it
-back while they still match: compare, quickstart and report then measure a set once, not once each."""
+set's and the workspace's manifests, the set's clip files, the real-only model dir's files) and the
+settings, and reads it back while they still match: compare, quickstart and report then measure a set
+once, not once each."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import torch
 
 from respgen.classifier.data import features_for_rows
 from respgen.classifier.store import load_model_dir
-from respgen.data.manifest import load_clip
+from respgen.data.manifest import load_clip, read_rows
 from respgen.disk_memo import dir_fingerprint, file_fingerprint, memo
 from respgen.diversity import diversity_summary
 from respgen.features import fit_length
@@ -248,11 +249,26 @@ def measure_set(ws: Workspace, name: str, model_dir: Path | None, max_per_class:
 
 def quality_key(ws: Workspace, synth_manifest: Path, model_dir: Path | None, max_per_class: int) -> dict:
     """What a set's measured quality depends on: the set's and the workspace's manifests (a re-run
-    `synth` or `prepare` rewrites them), every file of the model dir, the settings and `QUALITY_VERSION`."""
+    `synth` or `prepare` rewrites them), the set's clip files (`clip_fingerprints`: a deleted or
+    rewritten clip is a miss), every file of the model dir, the settings and `QUALITY_VERSION`."""
     return {
         "version": QUALITY_VERSION,
         "synthetic": file_fingerprint(synth_manifest, ws.root),
+        "clips": clip_fingerprints(ws, synth_manifest),
         "real": file_fingerprint(ws.manifest, ws.root),
         "model": None if model_dir is None else dir_fingerprint(model_dir, ws.root),
         "max_per_class": max_per_class,
     }
+
+
+def clip_fingerprints(ws: Workspace, synth_manifest: Path) -> list:
+    """`file_fingerprint` of each clip file the set's manifest lists, in manifest order ([name, None]
+    for a missing one), so that a deleted or rewritten clip changes the key. Stat only: no audio is read."""
+    out = []
+    for row in read_rows(synth_manifest):
+        path = synth_manifest.parent / str(row.get("path"))
+        try:
+            out.append(file_fingerprint(path, ws.root))
+        except OSError:  # missing (or unreadable): recorded as such
+            out.append([str(row.get("path")), None])
+    return out

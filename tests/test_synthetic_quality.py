@@ -109,3 +109,37 @@ def test_measure_set_is_kept_until_an_input_changes(demo_synth5: Path, tmp_path:
     ws.synth_manifest.write_text(ws.synth_manifest.read_text())  # synth rewrote the set
     again = synthetic_quality.measure_set(ws, name, model_dir, max_per_class=5)
     assert len(calls) == 3 and again == first  # deterministic: the same numbers
+
+
+def test_quality_key_covers_the_set_clips(demo_synth: Path):
+    """The key holds each listed clip's fingerprint: a deleted clip (recorded as missing) or a rewritten
+    one changes it; a stat only, no audio read."""
+    from respgen.synthetic_quality import quality_key
+
+    ws = Workspace(demo_synth)
+    first = quality_key(ws, ws.synth_manifest, None, 5)
+    assert quality_key(ws, ws.synth_manifest, None, 5) == first
+    clips = sorted((demo_synth / "synth").rglob("*.wav"))
+    clips[0].write_bytes(clips[0].read_bytes() + b"\0\0")  # rewritten: another size
+    rewritten = quality_key(ws, ws.synth_manifest, None, 5)
+    assert rewritten != first
+    clips[1].unlink()
+    missing = quality_key(ws, ws.synth_manifest, None, 5)
+    assert missing != rewritten and any(f[-1] is None for f in missing["clips"])
+
+
+def test_report_after_deleting_a_sets_clips_ignores_the_cached_quality(cli, demo_synth5: Path):
+    """A cached quality was measured from clips since deleted: the report behaves as without the cache
+    (the set's missing clips are an error naming them), not showing the stale numbers."""
+    ws = Workspace(demo_synth5)
+    first = cli("report", "--workdir", demo_synth5)
+    assert first.exit_code == 0, first.output
+    name = ws.default_synthetic_set()
+    assert (ws.quality_cache / f"{name}.json").is_file()
+    for wav in (demo_synth5 / "synth" / "crackle").glob("*.wav"):
+        wav.unlink()
+    r = cli("report", "--workdir", demo_synth5)
+    assert r.exit_code == 2, r.output
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "missing" in lines[0], r.stderr
+    assert "crackle" in lines[0] and ".wav" in lines[0], lines[0]

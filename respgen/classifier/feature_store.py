@@ -6,7 +6,7 @@ Layout: `<root>/<spec digest>/<the clip's audio path relative to the workspace>.
 (float32, [frames, 128]). The fingerprint is taken from the audio file's size and modification time: a
 re-written clip gets a new cache file, the stale one is never read. Files are written to a temporary
 name and renamed into place, so a killed run leaves only whole files (and temporaries, which are never
-read); a file that does not load as the expected array is computed again.
+read); a file that does not load as the expected array, or holds a non-finite value, is computed again.
 
 Memory: beyond the `Memo` budget a clip's array is a private mapping of its file (`mmap_mode="c"`),
 not a heap block, and every `TRIM_EVERY` reads the heap's free pages are handed back (`trim_heap`).
@@ -174,14 +174,19 @@ class FeatureStore:
 
 
 def _loads(path: Path, frames: int) -> bool:
-    """Whether `path` holds a whole [frames, 128] float32 array."""
+    """Whether `path` holds a whole [frames, 128] float32 array of finite values (a NaN or inf, e.g. from
+    a damaged file, would make every run that reads it diverge: such a file is a miss, computed again)."""
     if not path.is_file():
         return False
     try:
         array = np.load(path, mmap_mode="r")
+        if array.shape != (frames, BINS) or array.dtype != np.float32:
+            return False
+        # one pass, no [frames, 128] temporary: a float64 sum of finite float32 values cannot overflow,
+        # so it is finite exactly when every value is
+        return bool(np.isfinite(array.sum(dtype=np.float64)))
     except (OSError, ValueError):
         return False
-    return array.shape == (frames, BINS) and array.dtype == np.float32
 
 
 def _save(path: Path, array: np.ndarray) -> None:

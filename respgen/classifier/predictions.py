@@ -43,8 +43,8 @@ class EvalPredictions:
 
 def read_predictions(model_dir: Path, split: str, labels: list[str], manifest: list) -> dict[str, np.ndarray] | None:
     """{cycle id: [len(labels)] probabilities} recorded for `split`; None when the dir has no readable
-    record of it, or it was recorded for other labels or from another manifest (`manifest`: the current
-    one's fingerprint)."""
+    record of it, it was recorded for other labels or from another manifest (`manifest`: the current
+    one's fingerprint), or its probabilities are not probabilities (`plausible`)."""
     path = model_dir / PREDICTIONS_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -52,8 +52,19 @@ def read_predictions(model_dir: Path, split: str, labels: list[str], manifest: l
             return None
         rec = data["splits"][split]
         probs = np.asarray(rec["probabilities"], dtype=np.float32)
-        if probs.shape != (len(rec["ids"]), len(labels)):
+        if probs.shape != (len(rec["ids"]), len(labels)) or not plausible(probs):
             return None
         return dict(zip(rec["ids"], probs))
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+SUM_TOLERANCE = 1e-3  # a row of probabilities sums to 1 within this (float32 softmax rounding is far below)
+
+
+def plausible(probs: np.ndarray) -> bool:
+    """Whether every row is a probability distribution: finite, non-negative, summing to 1 within
+    `SUM_TOLERANCE` (a damaged or hand-edited record is not trusted: the reader runs the model)."""
+    if not np.isfinite(probs).all() or (probs < 0).any():
+        return False
+    return bool(np.all(np.abs(probs.sum(axis=-1, dtype=np.float64) - 1.0) <= SUM_TOLERANCE))

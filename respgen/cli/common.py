@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
+import typer.core
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typer.models import DefaultPlaceholder
 
 from respgen.config import leaf_fields
 from respgen.errors import RespgenError
@@ -109,10 +111,59 @@ def command(
         context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
         wrapper.__signature__ = inspect.Signature([context, *params])  # what Typer reads
         wrapper.__annotations__ = {}  # (Typer also asks typing.get_type_hints; the signature has them all)
-        parent.command(cmd_name)(wrapper)
+        parent.command(cmd_name, cls=OneLineUsageCommand)(wrapper)
+        _one_line_usage_group(parent)
         return wrapper
 
     return decorate
+
+
+# Typer raises its own (vendored) click's exceptions in newer releases, click's in older ones: take the
+# class from the exception Typer exports rather than importing click.
+UsageError: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+@contextmanager
+def one_line_usage_errors() -> Iterator[None]:
+    """A usage error (a value that does not parse, an unknown option or command, a missing argument) as one
+    `error: ...` line on stderr and exit 2, not click's usage box. `--help`, and the help a group prints
+    when called without a command (click's NoArgsIsHelpError), are left as they are."""
+    try:
+        yield
+    except UsageError as e:
+        if type(e).__name__ == "NoArgsIsHelpError":
+            raise
+        ctx = getattr(e, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None and ctx.command_path else ""
+        message = f"error: {_one_line(e.format_message())}{hint}"
+        err_console.print(message, markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+class OneLineUsageCommand(typer.core.TyperCommand):
+    """A command whose usage errors (parsing its options and arguments) are one line (`one_line_usage_errors`)."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        with one_line_usage_errors():
+            return super().make_context(*args, **kwargs)
+
+
+class OneLineUsageGroup(typer.core.TyperGroup):
+    """A group whose own usage errors (its options, an unknown or missing command) are one line too."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        with one_line_usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: Any) -> Any:
+        with one_line_usage_errors():
+            return super().invoke(ctx)
+
+
+def _one_line_usage_group(parent: typer.Typer) -> None:
+    """Make `parent`'s click group a `OneLineUsageGroup`, unless it was given a class of its own."""
+    if isinstance(parent.info.cls, DefaultPlaceholder) or parent.info.cls is None:
+        parent.info.cls = OneLineUsageGroup
 
 
 def _field_param(name: str, info: FieldInfo, positional: bool, spell: Flag | None) -> inspect.Parameter:
