@@ -34,10 +34,28 @@ class Config(BaseModel):
 
 
 class PrepareConfig(Config):
-    icbhi_dir: Path = Field(description="ICBHI 2017 folder (wav + txt per recording, split file)")
-    split_file: Path | None = Field(None, description="Official split file (default: found inside ICBHI_DIR)")
-    labels: Literal["four", "binary"] = Field(
-        "four", description="Label set: normal/crackle/wheeze/both, or normal/abnormal"
+    icbhi_dir: Path = Field(
+        description="The dataset: an ICBHI 2017 folder, a SPRSound (BioCAS) folder, or an annotation table "
+        "(.csv/.tsv: file, start, end, label[, patient, split])"
+    )
+    format: Literal["auto", "icbhi", "sprsound", "table"] = Field(
+        "auto", description="The dataset's layout (auto: detected from what is there)"
+    )
+    split_file: Path | None = Field(None, description="ICBHI: official split file (default: found inside ICBHI_DIR)")
+    labels: Literal["auto", "four", "binary", "events"] = Field(
+        "auto",
+        description="The classes: ICBHI four (normal/crackle/wheeze/both, auto) or binary (normal/abnormal); "
+        "SPRSound events (its seven event types, auto) or binary (normal/adventitious); table events (its "
+        "labels, auto) or binary",
+    )
+    label_map: Path | None = Field(
+        None, description='TOML file merging or dropping labels: "source label" = "class" (or false to drop)'
+    )
+    normal_class: str | None = Field(
+        None, description="The normal class (Sp is its recall; default: the class named normal)"
+    )
+    test_fraction: float = Field(
+        0.2, gt=0.0, lt=1.0, description="Table without a split column: patient-disjoint test share (seeded)"
     )
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="Patient-disjoint val share of train; 0 disables")
     seed: int = Field(0, description="Seed of the val split")
@@ -45,7 +63,9 @@ class PrepareConfig(Config):
     workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1, ge=1, description="Decode processes (default: CPU cores)"
     )
-    strict: bool = Field(False, description="Error (not skip) on unannotated wavs")
+    strict: bool = Field(
+        False, description="Error (not skip) on unannotated wavs, missing audio, Poor Quality or empty records"
+    )
     recording_fade: int = Field(
         0, ge=0, description="Linear fade in and out of N samples on each whole recording before cutting (paper: 1000)"
     )
@@ -54,7 +74,12 @@ class PrepareConfig(Config):
 class DemoDataConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    out_dir: Path = Field(description="Folder to write the ICBHI-layout demo dataset into")
+    out_dir: Path = Field(description="Folder to write the demo dataset into")
+    layout: Literal["icbhi", "sprsound", "table"] = Field(
+        "icbhi",
+        description="icbhi (four classes), sprsound (BioCAS layout, seven event types) or table (wavs + "
+        "annotations.csv); the sizes below shape the icbhi layout only",
+    )
     patients: int = Field(12, ge=2, description="Patients")
     recordings_per_patient: int = Field(2, ge=1, description="Recordings per patient")
     cycles_per_recording: int = Field(8, ge=1, description="Cycles per recording")
@@ -446,6 +471,18 @@ class ClassifyConfig(Config):
     cpu: bool = Field(False, description=CPU)
 
 
+class EvaluateConfig(Config):
+    """`evaluate`: a trained model on another workspace's split (WORKDIR is the workspace evaluated on)."""
+
+    model: Path = Field(description="Model dir or run dir (a several-seed run: its first seed's model)")
+    label_map: Path | None = Field(
+        None,
+        description='TOML: this workspace\'s class -> the model\'s class ("class" = "model class", or false to drop)',
+    )
+    split: Literal["test", "val", "train"] = Field("test", description="The split scored")
+    batch_size: int = Field(32, ge=1, description="Cycles per forward pass")
+
+
 class QuickstartConfig(Config):
     vocoder_steps: int = Field(
         50,
@@ -481,6 +518,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "finetune": FinetuneConfig,
     "compare": CompareConfig,
     "classify": ClassifyConfig,
+    "evaluate": EvaluateConfig,
     "quickstart": QuickstartConfig,
     "report": ReportConfig,
 }

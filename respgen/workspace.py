@@ -53,6 +53,7 @@ class SyntheticSet:
 
     name: str
     root: Path
+    classes: tuple[str, ...] | None = None  # the workspace's: a row with another label is an error
 
     @property
     def manifest(self) -> Path:
@@ -70,7 +71,7 @@ class SyntheticSet:
 
         if not self.exists:
             return []
-        rows = read_rows(self.manifest, kind="synthetic")
+        rows = read_rows(self.manifest, kind="synthetic", classes=self.classes)
         present = [r for r in rows if (self.root / r["path"]).is_file()]
         if require_audio and len(present) < len(rows):
             missing = next(r for r in rows if not (self.root / r["path"]).is_file())
@@ -154,6 +155,10 @@ class Workspace:
         return self.report / "report.md"
 
     # what is in it
+    def normal_class(self) -> str:
+        """The workspace's normal class: its first (`prepare` puts it first; Sp is its recall)."""
+        return self.classes()[0]
+
     def classes(self) -> tuple[str, ...]:
         """The class names `prepare` chose (`prepare.json`); the four ICBHI classes before any prepare."""
         if self.prepare_info.is_file():
@@ -169,7 +174,8 @@ class Workspace:
 
         if not self.manifest.is_file():
             raise RespgenError("no prepared data in the workdir (run `respgen prepare` first)", self.manifest)
-        return [r for r in read_rows(self.manifest, kind="real") if splits is None or r["split"] in splits]
+        rows = read_rows(self.manifest, kind="real", classes=self.classes())
+        return [r for r in rows if splits is None or r["split"] in splits]
 
     def synthetic_rows(self) -> list[SyntheticClip]:
         """Rows of the default synthetic set whose audio exists (none when nothing was synthesised)."""
@@ -187,7 +193,7 @@ class Workspace:
         if problem:
             raise RespgenError(f"invalid synthetic set: {problem}")
         root = self.synth_root if name == LEGACY_SET and self._legacy_set() else self.synth_root / name
-        found = SyntheticSet(name, root)
+        found = SyntheticSet(name, root, self.classes())
         if must_exist and not found.exists:
             present = self.synthetic_sets()
             have = f"the workdir has {', '.join(present)}" if present else "the workdir has none"

@@ -85,7 +85,7 @@ def test_options_come_from_the_config_fields(path, monkeypatch):
         (("vocoder", "train"), ["--max-steps", "200000", "--fresh", "--resume", "--include-val", "--no-include-val"]),
         (("synth",), ["--class", "--n", "--max-cache-gb", "4.0", "[fast|full]"]),
         (("finetune",), ["--aft", "--no-aft", "--synthetic", "--no-synthetic", "--seeds", "--seed", "--class-weights"]),
-        (("prepare",), ["ICBHI_DIR", "--val-fraction", "0.1", "--strict", "--no-strict", "[four|binary]"]),
+        (("prepare",), ["ICBHI_DIR", "--val-fraction", "0.1", "--strict", "--no-strict", "[auto|four|binary|events]"]),
         (("classify",), ["FILES", "--csv", "--annotations", "--hop", "--cpu", "--no-cpu"]),
     ],
 )

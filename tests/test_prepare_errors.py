@@ -40,7 +40,7 @@ def test_ok_baseline(cli, tmp_path):
 
 
 def test_missing_folder(cli, tmp_path):
-    assert_clean_error(run_prepare(cli, tmp_path / "nope", tmp_path / "w"), "ICBHI folder not found", "nope")
+    assert_clean_error(run_prepare(cli, tmp_path / "nope", tmp_path / "w"), "dataset not found", "nope")
     assert not (tmp_path / "w").exists()
 
 

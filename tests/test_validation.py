@@ -10,6 +10,7 @@ import pytest
 
 from respgen.data.manifest import read_rows
 from respgen.errors import RespgenError
+from respgen.labels import CLASSES
 from respgen.workspace import Workspace
 from tests.test_prepare_errors import assert_clean_error
 
@@ -92,6 +93,7 @@ def write_rows(path: Path, rows) -> Path:
     "row, fragment",
     [
         ({**SYNTHETIC, "label": "bogus"}, "invalid label 'bogus'"),
+        ({**SYNTHETIC, "label": "Bad Label"}, "not a class name"),
         ({k: v for k, v in SYNTHETIC.items() if k != "path"}, "missing field 'path'"),
         ({**SYNTHETIC, "split": "test"}, "invalid split 'test'"),
         ({**SYNTHETIC, "mel_l1": float("inf")}, "invalid mel_l1 inf"),
@@ -101,12 +103,23 @@ def write_rows(path: Path, rows) -> Path:
         ({**SYNTHETIC, "path": "crackle/../../x.wav"}, "inside the manifest's folder"),
         ({**SYNTHETIC, "path": "/etc/passwd"}, "invalid path '/etc/passwd'"),
     ],
-    ids=["label", "path", "split", "mel_l1", "source", "duplicate id", "climbing path", "climbing later", "absolute"],
+    ids=[
+        "label",
+        "class name",
+        "path",
+        "split",
+        "mel_l1",
+        "source",
+        "duplicate id",
+        "climbing path",
+        "climbing later",
+        "absolute",
+    ],
 )
 def test_bad_synthetic_row(tmp_path: Path, row, fragment):
     path = write_rows(tmp_path / "manifest.jsonl", [SYNTHETIC, "", row])
     with pytest.raises(RespgenError) as e:
-        read_rows(path, kind="synthetic")
+        read_rows(path, kind="synthetic", classes=CLASSES)  # the workspace's classes, as Workspace reads rows
     assert e.value.exit_code == 2
     assert fragment in e.value.message and e.value.where == f"{path}:3"
     assert "\n" not in str(e.value)

@@ -1,5 +1,7 @@
-"""ICBHI metrics: Specificity (normal accuracy), Sensitivity (exact-class hits over all abnormal
-cycles), Score = their mean; plus per-class accuracy and the confusion matrix."""
+"""ICBHI metrics, for any class list: Specificity (recall of the normal class), Sensitivity (exact-class hits
+over every other class's cycles, pooled), Score = their mean, HS = their harmonic mean (the SPRSound
+challenge's second score); plus per-class accuracy and the confusion matrix. On ICBHI's four classes this is
+the official definition, unchanged."""
 
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ def confusion_matrix(targets, predictions, n_classes: int) -> np.ndarray:
     return cm
 
 
-def icbhi_scores(cm: np.ndarray, classes: tuple[str, ...], normal: str = "normal") -> dict:
-    """From a confusion matrix: sp, se, score (fractions), per-class accuracy, the matrix itself."""
-    n = classes.index(normal)
+def icbhi_scores(cm: np.ndarray, classes: tuple[str, ...], normal: str | None = None) -> dict:
+    """From a confusion matrix: sp, se, score, hs (fractions), per-class accuracy, the matrix itself.
+    `normal`: the normal class (default: the first, as `prepare` orders a workspace's classes)."""
+    n = classes.index(normal) if normal is not None else 0
     abnormal = [i for i in range(len(classes)) if i != n]
     normal_total = cm[n].sum()
     abnormal_total = sum(cm[i].sum() for i in abnormal)
@@ -26,8 +29,16 @@ def icbhi_scores(cm: np.ndarray, classes: tuple[str, ...], normal: str = "normal
         "sp": sp,
         "se": se,
         "score": (sp + se) / 2,
+        "hs": harmonic_score(sp, se),
         "accuracy": float(np.trace(cm) / cm.sum()) if cm.sum() else float("nan"),
         "per_class": per_class,
         "confusion": cm.tolist(),
         "n": int(cm.sum()),
     }
+
+
+def harmonic_score(sp: float, se: float) -> float:
+    """2 Sp Se / (Sp + Se); 0 when both are 0, NaN when either is NaN."""
+    if np.isnan(sp) or np.isnan(se):
+        return float("nan")
+    return 2 * sp * se / (sp + se) if sp + se > 0 else 0.0

@@ -120,13 +120,21 @@ def classify(
     run: Run,
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV (file,start,end,label,p_<class>...)")] = False,
 ) -> None:
-    """Classify each cycle (or window) of recordings as normal / crackle / wheeze / both."""
+    """Classify each cycle (or window) of recordings into the model's classes (e.g. normal / crackle / wheeze / both)."""
     from respgen.services.classify import classify as service
 
     result = run(service, None if csv else render.classification)
     if csv and not run.json:
         render.classification_csv(result)
     render.failed_files(result)
+
+
+@command(app, config.EvaluateConfig)
+def evaluate(run: Run) -> None:
+    """Score a trained model on this workspace's test split (another dataset's, e.g. through --label-map)."""
+    from respgen.services.evaluate import evaluate as service
+
+    run(service, render.evaluation)
 
 
 @command(app, config.QuickstartConfig)

@@ -40,8 +40,15 @@ def counts_table(
 def prepare(result: Any) -> None:
     counts_table("cycles per split", result.counts, result.classes, extra={"recordings": result.recordings})
     console.print(result.val_note)
+    for note in getattr(result, "notes", []):
+        _plain(f"note: {note}")
+    by_reason: dict[str, list[str]] = {}
     for s in result.skipped:
-        _plain(f"skipped: {s['item']}: {s['reason']}")
+        by_reason.setdefault(s["reason"], []).append(s["item"])
+    for reason, items in by_reason.items():
+        _plain(
+            f"skipped {len(items)}: {reason} (e.g. {items[0]})" if len(items) > 1 else f"skipped: {items[0]}: {reason}"
+        )
     console.print(f"manifest: {result.manifest}")
 
 
@@ -217,3 +224,21 @@ def synthetic_quality(name: str, quality: Any) -> None:
     console.print(table)
     for c, d in quality.diversity.items():
         _plain(diversity_sentence(c, d.model_dump()))
+
+
+def evaluation(result: Any) -> None:
+    """Sp / Se / Score / HS of a model on another workspace's split, whole and per subset."""
+    table = Table(title=f"{result.model} on {result.workspace} ({result.split}, {result.n} cycles)")
+    for col in ("part", "Sp %", "Se %", "Score %", "HS %", *(f"{c} acc %" for c in result.classes)):
+        table.add_column(col, justify="left" if col == "part" else "right")
+    for part, s in {"all": result.scores, **result.subsets}.items():
+        cells = [_pct(s.get(k)) for k in ("sp", "se", "score", "hs")]
+        table.add_row(part, *cells, *(_pct(s["per_class"].get(c)) for c in result.classes))
+    console.print(table)
+    if result.dropped:
+        _plain(f"{result.dropped} cycles left out (their class is dropped by the label map)")
+    console.print(f"written: {result.path}")
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}"

@@ -15,7 +15,7 @@ from typing_extensions import NotRequired
 
 from respgen.audio import load_audio
 from respgen.errors import RespgenError
-from respgen.labels import BINARY_CLASSES, CLASSES
+from respgen.labels import CLASS_NAME, MAX_CLASS_NAME
 from respgen.sample_rate import SAMPLE_RATE
 
 # What rows are built as (`prepare`, `synth`) and passed to `write_jsonl`.
@@ -67,7 +67,6 @@ Clip = Union[RealClip, SyntheticClip]
 
 Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Distance = Annotated[float, Field(allow_inf_nan=False)]
-LABELS = tuple(dict.fromkeys(CLASSES + BINARY_CLASSES))  # every label a manifest may hold
 
 
 class _Row(BaseModel):
@@ -96,9 +95,10 @@ class _Row(BaseModel):
 
     @field_validator("label")
     @classmethod
-    def _known_label(cls, value: str) -> str:
-        if value not in LABELS:
-            raise ValueError(f"not one of {', '.join(LABELS)}")
+    def _class_name(cls, value: str) -> str:
+        """Any class name (the workspace's classes come from its data; commands check membership)."""
+        if not CLASS_NAME.fullmatch(value) or len(value) > MAX_CLASS_NAME:
+            raise ValueError("not a class name (lower-case letters, digits, _, + and -)")
         return value
 
 
@@ -135,10 +135,13 @@ class SyntheticRow(_Row):
 ROW_MODELS: dict[str, type[_Row]] = {"real": RealRow, "synthetic": SyntheticRow}
 
 
-def read_rows(path: Path, kind: Literal["real", "synthetic"] | None = None) -> list[dict[str, Any]]:
+def read_rows(
+    path: Path, kind: Literal["real", "synthetic"] | None = None, classes: tuple[str, ...] | None = None
+) -> list[dict[str, Any]]:
     """Every row of a manifest as a plain dict (the line's keys in the line's order, unknown keys kept).
     With `kind`, each row is checked against `RealRow` / `SyntheticRow`; without, only that it is a JSON
-    object. A bad row, or an id given twice, is a `RespgenError` naming `path:lineno` and the field."""
+    object. `classes`: the labels a row may hold (the workspace's). A bad row, or an id given twice, is a
+    `RespgenError` naming `path:lineno` and the field."""
     model = ROW_MODELS[kind] if kind is not None else None
     rows = []
     first_line: dict[str, int] = {}  # id -> the line it was first seen on
@@ -159,6 +162,8 @@ def read_rows(path: Path, kind: Literal["real", "synthetic"] | None = None) -> l
                 except ValidationError as e:
                     raise RespgenError(f"manifest row: {_problem(e)}", where) from None
                 raw = {k: checked.get(k, v) for k, v in raw.items()}
+                if classes is not None and raw["label"] not in classes:
+                    raise RespgenError(f"invalid label {raw['label']!r}: not one of {', '.join(classes)}", where)
                 if raw["id"] in first_line:
                     raise RespgenError(
                         f"manifest row: id {raw['id']!r} given twice (first on line {first_line[raw['id']]})", where

@@ -1,4 +1,5 @@
-"""`demo-data`: a small, seeded, synthetic dataset in the ICBHI folder layout (signals from `respgen.data.demo`)."""
+"""`demo-data`: a small, seeded, synthetic dataset in the ICBHI folder layout (signals from `respgen.data.demo`),
+or in the SPRSound or annotation-table layout (`respgen.data.sprsound`, `respgen.data.annotation_table`)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ def class_pool(n: int, rng: np.random.Generator) -> list[str]:
 
 
 def make_demo_data(cfg: DemoDataConfig) -> DemoDataResult:
-    """Write `cfg.out_dir`: one wav + annotation txt per recording, the split file and the diagnoses.
+    """Write `cfg.out_dir`: for the ICBHI layout one wav + annotation txt per recording, the split file and
+    the diagnoses; for the others, their own layout (`prepare` reads each).
 
     Reads nothing; touches no workspace. Separable, imbalanced classes (see `respgen.data.demo`)."""
     out = cfg.out_dir
@@ -52,6 +54,8 @@ def make_demo_data(cfg: DemoDataConfig) -> DemoDataResult:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise RespgenError(f"cannot create output folder: {e.strerror or e}", out) from None
+    if cfg.layout != "icbhi":
+        return _other_layout(cfg)
     rng = np.random.default_rng(cfg.seed)
     n_train = max(1, round(cfg.patients * 2 / 3))
     split_lines, diagnosis_lines = [], []
@@ -88,4 +92,25 @@ def make_demo_data(cfg: DemoDataConfig) -> DemoDataResult:
         out_dir=out,
         recordings=dict(recordings),
         counts={s: {c: counts[s][c] for c in CLASSES} for s in counts},
+    )
+
+
+def _other_layout(cfg: DemoDataConfig) -> DemoDataResult:
+    """A SPRSound-layout or annotation-table demo dataset, counted by reading it back as `prepare` will."""
+    if cfg.layout == "sprsound":
+        from respgen.data.sprsound import read_sprsound, write_demo_sprsound
+
+        write_demo_sprsound(cfg.out_dir, seed=cfg.seed)
+        source = read_sprsound(cfg.out_dir)
+    else:
+        from respgen.data.annotation_table import read_table, write_demo_table
+
+        source = read_table(write_demo_table(cfg.out_dir, seed=cfg.seed))
+    counts: dict[str, Counter] = {}
+    for rec in source.recordings:
+        counts.setdefault(rec.split or "train", Counter()).update(seg.label for seg in rec.segments)
+    labels = tuple(sorted({label for c in counts.values() for label in c}))
+    recordings = Counter(rec.split or "train" for rec in source.recordings)
+    return DemoDataResult(
+        cfg.out_dir, dict(recordings), {s: {c: counts[s][c] for c in labels} for s in counts}, classes=labels
     )
