@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch.utils.data import Dataset
@@ -110,12 +111,38 @@ def assemble(
         feats.append(features(synth_manifest, synthetic, synthetic_fit))
     labels = torch.tensor([index[r["label"]] for r in train_real + synthetic])
     domains = torch.tensor([0] * len(train_real) + [1] * len(synthetic))
+    evals, eval_ids = _eval_splits(real, index, lambda rows: features(manifest, rows))
+    vocoders = sorted({json.dumps(r.get("vocoder"), sort_keys=True) for r in synthetic})
+    return RunData(
+        classes,
+        (ClipFeatures.cat(feats) if store is not None else torch.cat(feats), labels, domains),
+        evals,
+        _counts(classes, real, train_real, synthetic, oversampled),
+        [json.loads(v) for v in vocoders],
+        source_rows(train_real, synthetic),
+        eval_ids,
+    )
+
+
+def _eval_splits(
+    real: list[dict], index: dict[str, int], features: Callable[[list[dict]], Features]
+) -> tuple[dict[str, tuple[Features, torch.Tensor]], dict[str, list[str]]]:
+    """`RunData.evals` and `RunData.eval_ids`: the val and test splits present in `real`, their
+    `features` and label indices (`index`), and their row ids."""
     evals, eval_ids = {}, {}
     for split in ("val", "test"):
         rows = [r for r in real if r["split"] == split]
         if rows:
-            evals[split] = (features(manifest, rows), torch.tensor([index[r["label"]] for r in rows]))
+            evals[split] = (features(rows), torch.tensor([index[r["label"]] for r in rows]))
             eval_ids[split] = [r["id"] for r in rows]
+    return evals, eval_ids
+
+
+def _counts(
+    classes: tuple[str, ...], real: list[dict], train_real: list[dict], synthetic: list[dict], oversampled: list[dict]
+) -> dict:
+    """`RunData.counts`: rows per class of the real train cycles, the synthetic ones, the oversampled
+    copies (when any; `train_real` ends with them) and the val / test splits."""
 
     def by_class(rows):
         return {c: sum(1 for r in rows if r["label"] == c) for c in classes}
@@ -125,13 +152,4 @@ def assemble(
     if oversampled:
         counts["train_oversampled"] = by_class(oversampled)
     counts.update({split: by_class([r for r in real if r["split"] == split]) for split in ("val", "test")})
-    vocoders = sorted({json.dumps(r.get("vocoder"), sort_keys=True) for r in synthetic})
-    return RunData(
-        classes,
-        (ClipFeatures.cat(feats) if store is not None else torch.cat(feats), labels, domains),
-        evals,
-        counts,
-        [json.loads(v) for v in vocoders],
-        source_rows(train_real, synthetic),
-        eval_ids,
-    )
+    return counts

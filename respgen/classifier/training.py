@@ -13,7 +13,7 @@ from accelerate import Accelerator
 from torch.utils.data import DataLoader
 
 from respgen.classifier.alignment import Alignment
-from respgen.classifier.dataset import RunData, TrainRows
+from respgen.classifier.dataset import Features, RunData, TrainRows
 from respgen.classifier.metrics import confusion_matrix, icbhi_scores
 from respgen.classifier.model import AFTClassifier
 from respgen.classifier.paired_alignment import PairedMahalanobis
@@ -89,6 +89,42 @@ def train_classifier(
     and under `predictions` that epoch's class probabilities per eval split ({split: [N, classes]}, rows
     in `data.evals` order; not part of the record: the caller saves them beside it). Raises
     `TrainingDiverged` when the loss is not finite."""
+    loop = _prepare(model, data, s, seed, accelerator)
+    align = s.alignment
+    history = []
+    selection = EpochSelection(select_on, s.min_se, align.first_selectable_epoch(s.epochs) if align is not None else 1)
+    for epoch in range(s.epochs):
+        entry = _train_epoch(loop, epoch)
+        unwrapped = accelerator.unwrap_model(loop.wrapped)
+        probabilities = _evaluate(unwrapped, data, s.batch_size * 2, accelerator, entry)
+        history.append(entry)
+        selection.consider(entry, unwrapped, probabilities)
+        if progress:
+            _report_progress(progress, entry, s.epochs)
+    accelerator.unwrap_model(loop.wrapped).load_state_dict(selection.state)
+    return _metrics(selection, history, data, seed)
+
+
+@dataclass
+class _Loop:
+    """What every step of one run shares: the prepared model, optimiser, loader and scheduler, and the
+    fixed inputs of `train_step`."""
+
+    wrapped: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    loader: DataLoader
+    scheduler: object
+    accelerator: Accelerator
+    s: TrainSettings
+    features: Features  # the train features (the paired loss reads the synthetic cycles' sources from them)
+    iters: int  # steps per epoch, before `accelerator.prepare`
+    weight: torch.Tensor | None  # the class weights of the CE (None: unweighted)
+    paired_loss: PairedMahalanobis | None
+    aug_gen: torch.Generator
+
+
+def _prepare(model: AFTClassifier, data: RunData, s: TrainSettings, seed: int, accelerator: Accelerator) -> _Loop:
+    """The seeded train loader, the optimiser, its schedule and the class weights, prepared by `accelerator`."""
     features, labels, domains = data.train
     sources = data.sources if data.sources is not None else torch.full_like(labels, -1)
     loader = DataLoader(
@@ -107,61 +143,91 @@ def train_classifier(
         weight = (counts.sum() / (len(counts) * counts)).to(accelerator.device)
     wrapped, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
     aug_gen = torch.Generator().manual_seed(seed + 1)
-    align = s.alignment
-    paired_loss = PairedMahalanobis() if align is not None and align.paired else None
-    history = []
-    selection = EpochSelection(select_on, s.min_se, align.first_selectable_epoch(s.epochs) if align is not None else 1)
-    for epoch in range(s.epochs):
-        wrapped.train()
-        start_epoch(scheduler, epoch + 1)
-        totals = {"loss": 0.0, "disc_correct": 0, "n": 0}
-        for it, (x, y, d, src) in enumerate(loader):
-            strength = align.strength(it, epoch, iters, s.epochs) if align is not None else 0.0
-            x = augment(x, s.specaug, s.specaug_mode, aug_gen)
-            sources_x = None
-            if paired_loss is not None:  # the real sources of the batch's synthetic cycles
-                has = src >= 0
-                sources_x = (augment(features[src[has].cpu()].to(x.device), s.specaug, s.specaug_mode, aug_gen), has)
-            loss, domain = train_step(
-                wrapped, optimizer, scheduler, accelerator, x, y, d, s, strength, weight, paired_loss, sources_x
+    paired_loss = PairedMahalanobis() if s.alignment is not None and s.alignment.paired else None
+    return _Loop(wrapped, optimizer, loader, scheduler, accelerator, s, features, iters, weight, paired_loss, aug_gen)
+
+
+def _train_epoch(loop: _Loop, epoch: int) -> dict:
+    """One pass over the train rows (`epoch` 0-based). Returns the epoch's history row: its mean loss,
+    learning rate and (with a discriminator) the discriminator's accuracy."""
+    s, align = loop.s, loop.s.alignment
+    loop.wrapped.train()
+    start_epoch(loop.scheduler, epoch + 1)
+    totals = {"loss": 0.0, "disc_correct": 0, "n": 0}
+    for it, (x, y, d, src) in enumerate(loop.loader):
+        strength = align.strength(it, epoch, loop.iters, s.epochs) if align is not None else 0.0
+        x = augment(x, s.specaug, s.specaug_mode, loop.aug_gen)
+        loss, domain = train_step(
+            loop.wrapped,
+            loop.optimizer,
+            loop.scheduler,
+            loop.accelerator,
+            x,
+            y,
+            d,
+            s,
+            strength,
+            loop.weight,
+            loop.paired_loss,
+            _paired_sources(loop, x, src),
+        )
+        if not torch.isfinite(loss.detach()).all():
+            raise TrainingDiverged(
+                f"training diverged: the loss is {float(loss):g} at epoch {epoch + 1}, step {it + 1}; "
+                "nothing was saved (lower --lr, or check the data)"
             )
-            if not torch.isfinite(loss.detach()).all():
-                raise TrainingDiverged(
-                    f"training diverged: the loss is {float(loss):g} at epoch {epoch + 1}, step {it + 1}; "
-                    "nothing was saved (lower --lr, or check the data)"
-                )
-            totals["loss"] += float(loss.detach()) * len(y)
-            totals["n"] += len(y)
-            if domain is not None:
-                totals["disc_correct"] += int((domain.argmax(-1) == d).sum())
-        unwrapped = accelerator.unwrap_model(wrapped)
-        entry = {"epoch": epoch + 1, "loss": totals["loss"] / max(1, totals["n"]), "lr": scheduler.get_last_lr()[0]}
-        if align is not None and align.uses_discriminator:
-            entry["disc_acc"] = totals["disc_correct"] / max(1, totals["n"])
-        probabilities = {}
-        for split, (fx, fy) in data.evals.items():
-            probabilities[split] = predict_probabilities(unwrapped, fx, s.batch_size * 2, accelerator)
-            entry[split] = split_scores(probabilities[split], fy, data.classes)
-        history.append(entry)
-        selection.consider(entry, unwrapped, probabilities)
-        if progress:
-            shown = entry.get("val") or entry.get("test") or {}
-            progress(
-                epoch + 1,
-                s.epochs,
-                loss=entry["loss"],
-                sp=shown.get("sp", float("nan")),
-                se=shown.get("se", float("nan")),
-                score=shown.get("score", float("nan")),
-            )
-    accelerator.unwrap_model(wrapped).load_state_dict(selection.state)
+        totals["loss"] += float(loss.detach()) * len(y)
+        totals["n"] += len(y)
+        if domain is not None:
+            totals["disc_correct"] += int((domain.argmax(-1) == d).sum())
+    entry = {"epoch": epoch + 1, "loss": totals["loss"] / max(1, totals["n"]), "lr": loop.scheduler.get_last_lr()[0]}
+    if align is not None and align.uses_discriminator:
+        entry["disc_acc"] = totals["disc_correct"] / max(1, totals["n"])
+    return entry
+
+
+def _paired_sources(loop: _Loop, x: torch.Tensor, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The paired loss's `sources` of a batch: the augmented fbank of the real sources of its synthetic
+    cycles and the mask of the rows that have one (None without the paired loss)."""
+    if loop.paired_loss is None:
+        return None
+    has = src >= 0
+    return augment(loop.features[src[has].cpu()].to(x.device), loop.s.specaug, loop.s.specaug_mode, loop.aug_gen), has
+
+
+def _evaluate(
+    model: AFTClassifier, data: RunData, batch_size: int, accelerator: Accelerator, entry: dict
+) -> dict[str, torch.Tensor]:
+    """Each eval split's class probabilities under `model`; the split's scores go into the epoch's `entry`."""
+    probabilities = {}
+    for split, (fx, fy) in data.evals.items():
+        probabilities[split] = predict_probabilities(model, fx, batch_size, accelerator)
+        entry[split] = split_scores(probabilities[split], fy, data.classes)
+    return probabilities
+
+
+def _report_progress(progress: Callable[..., None], entry: dict, epochs: int) -> None:
+    """Show an epoch's loss and its val (else test) scores."""
+    shown = entry.get("val") or entry.get("test") or {}
+    progress(
+        entry["epoch"],
+        epochs,
+        loss=entry["loss"],
+        sp=shown.get("sp", float("nan")),
+        se=shown.get("se", float("nan")),
+        score=shown.get("score", float("nan")),
+    )
+
+
+def _metrics(selection: EpochSelection, history: list[dict], data: RunData, seed: int) -> dict:
+    """The seed's metrics (`train_classifier`'s return) for the epoch `selection` kept."""
     chosen = history[selection.epoch - 1]
     return {
-        "selected_on": select_on,
+        "selected_on": selection.select_on,
         "best_epoch": selection.epoch,
         **(
-            {"min_se": s.min_se, "min_se_met": selection.met_min_se}
-            if s.min_se is not None and select_on != "last"
+            {"min_se": selection.min_se, "min_se_met": selection.met_min_se}
+            if selection.min_se is not None and selection.select_on != "last"
             else {}
         ),
         "classes": list(data.classes),

@@ -164,64 +164,25 @@ def build_model(
     section (default: the newest real-only run, and `models/latest`). `run`: the run whose test errors
     are played (default: the one `models/latest` points to, else the newest); `errors_per_class` 0: none.
     A part the workspace lacks is a line in `missing`, not an error (except an unknown `run`)."""
-    seconds: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(part: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        seconds[part] = round(now - clock, 3)
-        clock = now
-
+    lap = _Laps()
     train = ws.real_rows(("train",))
     classes = list(ws.classes()) if ws.prepare_info.is_file() else sorted({r["label"] for r in train})
     runs = [_run(name, d, record) for name, d, record in find_runs(ws.models)]
     label_model = model if model is not None else _real_only_model(runs)
-    missing = []
     half = _half_written(ws, runs)
     errors_run = _errors_run(ws, runs, run, half)  # before the slow parts: an unknown --run fails at once
     lap("runs")
     names = _ordered_sets(ws)
     sets = [_set(ws, n, train, classes, label_model, max_per_class) for n in names]
     lap("synthetic sets")
-    if not sets:
-        missing.append("no synthetic cycles (run `respgen synth`, e.g. `--vocoder griffinlim` without a GPU)")
-    if not runs:
-        missing.append("no finished fine-tuning runs (run `respgen finetune` or `respgen compare`)")
-    elif label_model is None:
-        missing.append("no real-only model for label agreement (run `respgen finetune --no-synthetic` or pass --model)")
-    missing += [f"run folder {n} has no readable metrics.json (interrupted?): left out" for n in half]
+    missing = _missing_parts(sets, runs, label_model, half)
     fs_model = model or (ws.models_latest if ws.models_latest.exists() else None)
     models = _ModelCache()
     feature_space = None
     if sets and fs_model:
-        syn_manifest = ws.synthetic_set(sets[0].name).manifest
-        key = {
-            "version": FEATURE_SPACE_VERSION,
-            "model": dir_fingerprint(fs_model, ws.root),
-            "synthetic": file_fingerprint(syn_manifest, ws.root),
-            "real": file_fingerprint(ws.manifest, ws.root),
-            "max_per_class": max_per_class,
-        }
-
-        def compute() -> dict:
-            return asdict(_feature_space(ws, models.get(fs_model), fs_model, classes, train, sets[0], max_per_class))
-
-        try:
-            value = memo(ws.quality_cache / f"{sets[0].name}.feature-space.json", key, compute)
-            feature_space = FeatureSpace(**{**value, "model": str(fs_model)})  # this workspace's path
-        except RespgenError as e:  # e.g. models/latest points to a run whose weights are gone
-            missing.append(f"no feature-space numbers: {e}")
+        feature_space = _cached_feature_space(ws, models, fs_model, classes, train, sets[0], max_per_class, missing)
     lap("feature space")
-    errors, errors_note = None, None
-    try:
-        if errors_per_class == 0:
-            raise NoErrorsSection("Left out (`--errors-per-class 0`).")
-        errors = _errors(ws, errors_run, models, errors_per_class)
-    except NoErrorsSection as e:
-        errors_note = e.note
-        if e.lacking:
-            missing.append(f"{e.why}: no errors section")
+    errors, errors_note = _errors_section(ws, errors_run, models, errors_per_class, missing)
     lap("errors")
     return ReportModel(
         workspace=str(ws.root),
@@ -236,8 +197,88 @@ def build_model(
         missing=missing,
         errors=errors,
         errors_note=errors_note,
-        seconds=seconds,
+        seconds=lap.seconds,
     )
+
+
+class _Laps:
+    """The wall time of each part of the model (`ReportModel.seconds`): a call ends the part it names,
+    timed from the end of the one before (or from the start)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._clock = time.perf_counter()
+
+    def __call__(self, part: str) -> None:
+        now = time.perf_counter()
+        self.seconds[part] = round(now - self._clock, 3)
+        self._clock = now
+
+
+def _missing_parts(
+    sets: list[SyntheticSetReport], runs: list[RunReport], label_model: Path | None, half: list[str]
+) -> list[str]:
+    """The report's `missing` lines for the synthetic sets, the runs and the half-written run folders."""
+    missing = []
+    if not sets:
+        missing.append("no synthetic cycles (run `respgen synth`, e.g. `--vocoder griffinlim` without a GPU)")
+    if not runs:
+        missing.append("no finished fine-tuning runs (run `respgen finetune` or `respgen compare`)")
+    elif label_model is None:
+        missing.append("no real-only model for label agreement (run `respgen finetune --no-synthetic` or pass --model)")
+    missing += [f"run folder {n} has no readable metrics.json (interrupted?): left out" for n in half]
+    return missing
+
+
+def _cached_feature_space(
+    ws: Workspace,
+    models: _ModelCache,
+    fs_model: Path,
+    classes: list[str],
+    train: list[dict],
+    syn: SyntheticSetReport,
+    max_per_class: int,
+    missing: list[str],
+) -> FeatureSpace | None:
+    """`_feature_space` of `fs_model` on the set `syn`, memoised in the workspace's quality cache; None
+    (and a line in `missing`) when it cannot be computed."""
+    syn_manifest = ws.synthetic_set(syn.name).manifest
+    key = {
+        "version": FEATURE_SPACE_VERSION,
+        "model": dir_fingerprint(fs_model, ws.root),
+        "synthetic": file_fingerprint(syn_manifest, ws.root),
+        "real": file_fingerprint(ws.manifest, ws.root),
+        "max_per_class": max_per_class,
+    }
+
+    def compute() -> dict:
+        return asdict(_feature_space(ws, models.get(fs_model), fs_model, classes, train, syn, max_per_class))
+
+    try:
+        value = memo(ws.quality_cache / f"{syn.name}.feature-space.json", key, compute)
+        return FeatureSpace(**{**value, "model": str(fs_model)})  # this workspace's path
+    except RespgenError as e:  # e.g. models/latest points to a run whose weights are gone
+        missing.append(f"no feature-space numbers: {e}")
+        return None
+
+
+def _errors_section(
+    ws: Workspace,
+    run: RunReport | _Unfinished | None,
+    models: _ModelCache,
+    per_class: int,
+    missing: list[str],
+) -> tuple[ErrorsReport | None, str | None]:
+    """(the errors section or None, the note said in its place or None); a line in `missing` when the
+    workspace lacks a part the section needs."""
+    try:
+        if per_class == 0:
+            raise NoErrorsSection("Left out (`--errors-per-class 0`).")
+        return _errors(ws, run, models, per_class), None
+    except NoErrorsSection as e:
+        if e.lacking:
+            missing.append(f"{e.why}: no errors section")
+        return None, e.note
 
 
 class _ModelCache:
@@ -473,14 +514,7 @@ def _errors(ws: Workspace, run: RunReport | _Unfinished | None, models: _ModelCa
     test = sorted((r for r in ws.real_rows(("test",)) if r["label"] in labels), key=lambda r: r["id"])
     if not test:
         raise NoErrorsSection.lacks("no test cycles with the run's labels")
-    stored = read_predictions(run.model_dir, "test", labels, file_fingerprint(ws.manifest, ws.root))
-    if stored is not None and all(r["id"] in stored for r in test):
-        p, source = np.stack([stored[r["id"]] for r in test]), "recorded"
-    else:
-        try:
-            p, source = _test_probabilities(ws, models.get(run.model_dir), test), "recomputed"
-        except RespgenError as e:
-            raise NoErrorsSection.lacks(f"run {run.name}: {e}") from None
+    p, source = _run_test_probabilities(ws, run, models, labels, test)
     wrong = [
         (-float(p[k].max()), row["id"], k) for k, row in enumerate(test) if labels[int(p[k].argmax())] != row["label"]
     ]
@@ -511,6 +545,20 @@ def _errors(ws: Workspace, run: RunReport | _Unfinished | None, models: _ModelCa
         several_seeds=len(run.record.seeds) > 1,
         predictions=source,
     )
+
+
+def _run_test_probabilities(
+    ws: Workspace, run: RunReport, models: _ModelCache, labels: list[str], test: list[dict]
+) -> tuple[np.ndarray, str]:
+    """([N, classes] probabilities of the run's model on the `test` rows, `recorded` | `recomputed`): those
+    finetune recorded (`predictions.json`) when they cover the rows, else the model run on them."""
+    stored = read_predictions(run.model_dir, "test", labels, file_fingerprint(ws.manifest, ws.root))
+    if stored is not None and all(r["id"] in stored for r in test):
+        return np.stack([stored[r["id"]] for r in test]), "recorded"
+    try:
+        return _test_probabilities(ws, models.get(run.model_dir), test), "recomputed"
+    except RespgenError as e:
+        raise NoErrorsSection.lacks(f"run {run.name}: {e}") from None
 
 
 def _test_probabilities(ws: Workspace, loaded: tuple, test: list[dict], batch_size: int = 32) -> np.ndarray:

@@ -88,27 +88,7 @@ def classify_files(model: AFTClassifier, info: ModelInfo, cfg: ClassifyConfig, m
 
     files: list[FileResult] = []
     errors: list[dict] = []
-
-    def segments():
-        """(file result, start, end, clip) for every segment of every readable file, one file at a time."""
-        for path in cfg.files:
-            try:
-                if path.is_dir():
-                    raise RespgenError("is a directory, not an audio file", path)
-                audio = load_audio(path, SAMPLE_RATE)
-                mode, segs = segments_for(path, audio.shape[0] / SAMPLE_RATE, length, hop, cfg.annotations)
-                if not segs:
-                    raise RespgenError("no annotated cycle lies inside the audio", path)
-            except RespgenError as e:
-                errors.append({"file": str(path), "error": str(e)})
-                continue
-            fr = FileResult(str(path), mode)
-            files.append(fr)
-            for start, end in segs:
-                a = round(start * SAMPLE_RATE)
-                yield fr, start, end, audio[a : max(round(end * SAMPLE_RATE), a + 1)]
-
-    stream = segments()
+    stream = _segments(cfg, length, hop, files, errors)
     with torch.inference_mode():
         while batch := list(itertools.islice(stream, cfg.batch_size)):
             features = torch.stack(
@@ -116,21 +96,51 @@ def classify_files(model: AFTClassifier, info: ModelInfo, cfg: ClassifyConfig, m
             )
             logits, _ = model(features.to(device))
             for (fr, start, end, _), p in zip(batch, torch.softmax(logits.float(), dim=-1).cpu()):
-                fr.segments.append(
-                    {
-                        "start": round(start, 4),
-                        "end": round(end, 4),
-                        "label": labels[int(p.argmax())],
-                        "probabilities": {c: float(v) for c, v in zip(labels, p)},
-                    }
-                )
+                fr.segments.append(_segment(start, end, p, labels))
     for fr in files:
-        counts = {c: sum(1 for s in fr.segments if s["label"] == c) for c in labels}
-        mean = {c: sum(s["probabilities"][c] for s in fr.segments) / len(fr.segments) for c in labels}
-        fr.summary = {
-            "segments": len(fr.segments),
-            "counts": counts,
-            "mean_probabilities": mean,
-            "abnormal_segments": sum(n for c, n in counts.items() if c != "normal"),
-        }
+        fr.summary = _summary(fr.segments, labels)
     return ClassifyResult(model_name, labels, files, errors)
+
+
+def _segments(cfg: ClassifyConfig, length: float, hop: float, files: list[FileResult], errors: list[dict]):
+    """(file result, start, end, clip) for every segment of every readable file of `cfg.files`, one file
+    at a time: each file's result is added to `files` when its segments start, each unreadable file to
+    `errors`."""
+    for path in cfg.files:
+        try:
+            if path.is_dir():
+                raise RespgenError("is a directory, not an audio file", path)
+            audio = load_audio(path, SAMPLE_RATE)
+            mode, segs = segments_for(path, audio.shape[0] / SAMPLE_RATE, length, hop, cfg.annotations)
+            if not segs:
+                raise RespgenError("no annotated cycle lies inside the audio", path)
+        except RespgenError as e:
+            errors.append({"file": str(path), "error": str(e)})
+            continue
+        fr = FileResult(str(path), mode)
+        files.append(fr)
+        for start, end in segs:
+            a = round(start * SAMPLE_RATE)
+            yield fr, start, end, audio[a : max(round(end * SAMPLE_RATE), a + 1)]
+
+
+def _segment(start: float, end: float, p: torch.Tensor, labels: list[str]) -> dict:
+    """One segment of a `FileResult`: its span, most probable label and class probabilities `p`."""
+    return {
+        "start": round(start, 4),
+        "end": round(end, 4),
+        "label": labels[int(p.argmax())],
+        "probabilities": {c: float(v) for c, v in zip(labels, p)},
+    }
+
+
+def _summary(segments: list[dict], labels: list[str]) -> dict:
+    """A file's `summary`: its segment count, segments per label, mean probabilities and abnormal segments."""
+    counts = {c: sum(1 for s in segments if s["label"] == c) for c in labels}
+    mean = {c: sum(s["probabilities"][c] for s in segments) / len(segments) for c in labels}
+    return {
+        "segments": len(segments),
+        "counts": counts,
+        "mean_probabilities": mean,
+        "abnormal_segments": sum(n for c, n in counts.items() if c != "normal"),
+    }

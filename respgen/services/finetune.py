@@ -232,38 +232,16 @@ def _train_one(
     progress,
 ) -> SeedRecord:
     """Train and evaluate one seed (`cfg` resolved); write its model dir into `out` (rank 0)."""
-    preset = PRESETS[cfg.model.preset]
-    o, p = cfg.optim, cfg.paper
-    settings = TrainSettings(
-        epochs=o.epochs,
-        batch_size=o.batch_size,
-        lr=o.lr,
-        weight_decay=o.weight_decay,
-        ma_beta=p.ma_beta,
-        specaug=o.specaug,
-        class_weights=o.class_weights,
-        specaug_mode=p.specaug_mode,
-        lr_schedule=p.lr_schedule,
-        lr_min_factor=p.lr_min_factor,
-        min_se=cfg.selection.min_se,
-        alignment=alignment_of(cfg),
-    )
+    settings = _train_settings(cfg)
     set_seed(seed)
     spec = FeatureSpec(
         sample_rate=SAMPLE_RATE,
         length=cfg.data.length,
         pad=cfg.data.pad,
         frames=n_frames(cfg.data.length),
-        fade_out=p.fade_out,
+        fade_out=cfg.paper.fade_out,
     )
-    config = preset.ast_config(spec.frames, data.classes)
-    pretrained = None
-    if cfg.model.init:
-        pretrained, note = load_pretrained_ast(cfg.model.init, config, p.pos_embed)
-        if note not in notes:
-            notes.append(note)
-    discriminator = settings.alignment is not None and settings.alignment.uses_discriminator
-    model = AFTClassifier(config, discriminator=discriminator, ast=pretrained)
+    model = _new_model(cfg, spec, data.classes, settings, notes)
     metrics = train_classifier(model, data, settings, seed, select_on, accelerator, progress)
     ws = Workspace(cfg.workdir)
     predictions = EvalPredictions(
@@ -282,3 +260,37 @@ def _train_one(
         save_model_dir(out, model.cpu(), list(data.classes), spec, training, data_info, notes, record, predictions)
     accelerator.wait_for_everyone()
     return record
+
+
+def _train_settings(cfg: FinetuneConfig) -> TrainSettings:
+    """The `TrainSettings` of a resolved config."""
+    o, p = cfg.optim, cfg.paper
+    return TrainSettings(
+        epochs=o.epochs,
+        batch_size=o.batch_size,
+        lr=o.lr,
+        weight_decay=o.weight_decay,
+        ma_beta=p.ma_beta,
+        specaug=o.specaug,
+        class_weights=o.class_weights,
+        specaug_mode=p.specaug_mode,
+        lr_schedule=p.lr_schedule,
+        lr_min_factor=p.lr_min_factor,
+        min_se=cfg.selection.min_se,
+        alignment=alignment_of(cfg),
+    )
+
+
+def _new_model(
+    cfg: FinetuneConfig, spec: FeatureSpec, classes: tuple[str, ...], settings: TrainSettings, notes: list[str]
+) -> AFTClassifier:
+    """The AST of the preset for `spec`'s frames and `classes` (from `--init`'s weights, its load note
+    added to `notes` once), with a discriminator when the alignment uses one."""
+    config = PRESETS[cfg.model.preset].ast_config(spec.frames, classes)
+    pretrained = None
+    if cfg.model.init:
+        pretrained, note = load_pretrained_ast(cfg.model.init, config, cfg.paper.pos_embed)
+        if note not in notes:
+            notes.append(note)
+    discriminator = settings.alignment is not None and settings.alignment.uses_discriminator
+    return AFTClassifier(config, discriminator=discriminator, ast=pretrained)
