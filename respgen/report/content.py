@@ -51,6 +51,7 @@ SECTIONS = {  # anchor -> heading, in the order both views show them
     "sets": "Synthetic sets",
     "feature-space": "Real vs synthetic in the classifier's feature space",
     "runs": "Runs",
+    "evaluations": "Other datasets (respgen evaluate)",
     "errors": "Errors, playable",
     "vocoder": "Vocoder validation",
 }
@@ -183,6 +184,28 @@ def _run_row(r: RunReport, classes: list[str]) -> list[str]:
         mean_std(rec.probe(), several),
         *(mean_std(rec.per_class("test").get(c), several) for c in classes),
     ]
+
+
+EVALUATIONS_INTRO = (
+    "Runs scored on another workspace's split with `respgen evaluate` (through a label map where the class "
+    "lists differ): Sp, Se, Score and HS (harmonic mean of Sp and Se), over the split and per subset."
+)
+
+
+def evaluations(model: ReportModel) -> Table | None:
+    """One row per run, evaluated workspace and part (the whole split, then each subset); None without any."""
+    rows = []
+    for r in model.runs:
+        for ev in r.evaluations:
+            parts = {"all": ev["scores"], **(ev.get("subsets") or {})}
+            for part, s in parts.items():
+                where = f"{ev.get('workspace', '?')} ({ev.get('split', 'test')})"
+                rows.append(
+                    [r.name, where, part, str(s.get("n", "–")), *(pct(s.get(k)) for k in ("sp", "se", "score", "hs"))]
+                )
+    if not rows:
+        return None
+    return Table(["run", "workspace", "part", "n", "Sp", "Se", "Score", "HS"], rows, [False] * 3 + [True] * 5)
 
 
 def run_figure_caption(r: RunReport) -> str:

@@ -120,6 +120,7 @@ def render(model: ReportModel, figures: dict[str, str], audio: bool = True) -> s
         ("sets", _sets(model, audio)),
         ("feature-space", _feature_space(model)),
         ("runs", _runs(model, figures)),
+        ("evaluations", _evaluations(model)),
         ("errors", _errors(model, audio)),
         ("vocoder", _vocoder(figures)),
     ]
@@ -147,6 +148,11 @@ def render(model: ReportModel, figures: dict[str, str], audio: bool = True) -> s
 </body>
 </html>
 """
+
+
+def _evaluations(model: ReportModel) -> str:
+    evaluated = content.evaluations(model)
+    return "" if evaluated is None else _p(content.EVALUATIONS_INTRO) + table(evaluated)
 
 
 def _p(text: str) -> str:

@@ -27,6 +27,9 @@ def render(model: ReportModel, figures: dict[str, str], audio: bool = True) -> s
     md += _sets(model, audio)
     md += _feature_space(model)
     md += _runs(model, figures)
+    evaluated = content.evaluations(model)
+    if evaluated is not None:
+        md += [f"## {SECTIONS['evaluations']}", "", content.EVALUATIONS_INTRO, ""] + table(evaluated) + [""]
     md += _errors(model, audio)
     if "vocoder-validation" in figures:
         md += [f"## {SECTIONS['vocoder']}", "", f"![vocoder validation distance]({figures['vocoder-validation']})", ""]

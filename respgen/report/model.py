@@ -85,6 +85,7 @@ class RunReport:
     synthetic_set: str | None
     record: RunRecord
     model_dir: Path | None  # the dir whose curves and confusion are shown (a several-seed run: its first seed)
+    evaluations: list[dict] = field(default_factory=list)  # `respgen evaluate` on other workspaces, by file name
 
 
 @dataclass
@@ -314,7 +315,22 @@ def _run(name: str, d: Path, record: RunRecord) -> RunReport:
     mode = arm_label(kind, train.get("adversary"))
     used = train.get("synthetic_set") if kind != "ce" else None
     model_dir = seed_dir(d, record.seeds)
-    return RunReport(name, kind, mode, used, record, model_dir if (model_dir / INFO_FILE).is_file() else None)
+    if not (model_dir / INFO_FILE).is_file():
+        return RunReport(name, kind, mode, used, record, None)
+    return RunReport(name, kind, mode, used, record, model_dir, read_evaluations(model_dir))
+
+
+def read_evaluations(model_dir: Path) -> list[dict]:
+    """The `evaluate` results kept beside a model (`evaluations/*.json`), by file name; unreadable ones skipped."""
+    out = []
+    for path in sorted((model_dir / "evaluations").glob("*.json")):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(doc, dict) and isinstance(doc.get("scores"), dict):
+            out.append(doc)
+    return out
 
 
 def _real_only_model(runs: list[RunReport]) -> Path | None:
@@ -595,6 +611,7 @@ def as_json(model: ReportModel) -> dict:
         "label_model": model.label_model,
         "feature_space": None if model.feature_space is None else asdict(model.feature_space),
         "runs": [r.name for r in model.runs],
+        "evaluations": {r.name: r.evaluations for r in model.runs if r.evaluations},
         "listening": {
             s.name: [
                 {

@@ -135,12 +135,13 @@ def _segment(start: float, end: float, p: torch.Tensor, labels: list[str]) -> di
 
 
 def _summary(segments: list[dict], labels: list[str]) -> dict:
-    """A file's `summary`: its segment count, segments per label, mean probabilities and abnormal segments."""
+    """A file's `summary`: its segment count, segments per label, mean probabilities and abnormal segments
+    (those not of the model's normal class, its first)."""
     counts = {c: sum(1 for s in segments if s["label"] == c) for c in labels}
     mean = {c: sum(s["probabilities"][c] for s in segments) / len(segments) for c in labels}
     return {
         "segments": len(segments),
         "counts": counts,
         "mean_probabilities": mean,
-        "abnormal_segments": sum(n for c, n in counts.items() if c != "normal"),
+        "abnormal_segments": sum(n for c, n in counts.items() if c != labels[0]),
     }

@@ -30,6 +30,8 @@ class ReportResult:
     report: str
     figures: list[str]
     runs: list[str]
+    classes: list[str]  # the workspace's, normal first
+    real_counts: dict[str, int]  # train cycles per class
     frechet: dict[str, float | None]
     discriminator_accuracy: float | None
     # {"sets": {name: {counts, fidelity, realism, diversity}}, plus the default set's fidelity / realism / diversity}
@@ -38,6 +40,7 @@ class ReportResult:
     html: str = ""
     media: list[str] = field(default_factory=list)  # the excerpts' WAVs and mel PNGs, relative to report/
     listening: dict = field(default_factory=dict)  # per set: the pairs played (class, pick, mel L1, ids)
+    evaluations: dict = field(default_factory=dict)  # run -> its `evaluate` results on other workspaces
     errors: dict | None = None  # the run whose errors are played, and them (None: no errors section)
     opened: bool = False  # index.html was handed to a browser (`open`)
     seconds: dict[str, float] = field(default_factory=dict)  # where the time went
@@ -89,6 +92,8 @@ def build_report(cfg: ReportConfig) -> ReportResult:
         report=str(ws.report_md),
         figures=list(drawn.values()),
         runs=data["runs"],
+        classes=data["classes"],
+        real_counts=data["real_counts"],
         frechet={} if fs is None else fs.frechet,
         discriminator_accuracy=None if fs is None else fs.discriminator_accuracy,
         synthetic=data["synthetic"],
@@ -96,6 +101,7 @@ def build_report(cfg: ReportConfig) -> ReportResult:
         html=str(page),
         media=written,
         listening=data["listening"],
+        evaluations=data["evaluations"],
         errors=data["errors"],
         opened=open_in_browser(page) if cfg.open else False,
         seconds=seconds,
