@@ -203,6 +203,8 @@ def test_seven_class_sprsound_end_to_end(cli, tmp_path: Path, demo_workdir: Path
     assert model["labels"] == classes
     metrics = json.loads((work / "models" / "aft" / "metrics.json").read_text())
     assert set(metrics["test"]["per_class"]) == set(classes) and "hs" in metrics["test"]
+    subsets = metrics["test_subsets"]  # SPRSound's inter / intra, scored apart too
+    assert set(subsets) == {"inter", "intra"} and subsets["inter"]["n"] + subsets["intra"]["n"] == metrics["test"]["n"]
 
     label_map = tmp_path / "icbhi-to-sprsound.toml"  # the ICBHI demo's classes as the model's
     label_map.write_text('normal = "normal"\ncrackle = "fine-crackle"\nwheeze = "wheeze"\nboth = "wheeze+crackle"\n')

@@ -42,3 +42,18 @@ def harmonic_score(sp: float, se: float) -> float:
     if np.isnan(sp) or np.isnan(se):
         return float("nan")
     return 2 * sp * se / (sp + se) if sp + se > 0 else 0.0
+
+
+def subset_scores(
+    ids: list[str], probabilities: np.ndarray, classes: tuple[str, ...], rows: dict[str, dict]
+) -> dict[str, dict]:
+    """`icbhi_scores` per named subset of a split (the `subset` of its manifest `rows`, by id: SPRSound's
+    inter / intra); {} when no row has one."""
+    out: dict[str, dict] = {}
+    subsets = sorted({rows[i]["subset"] for i in ids if rows.get(i, {}).get("subset") is not None})
+    for subset in subsets:
+        pick = [k for k, i in enumerate(ids) if rows[i].get("subset") == subset]
+        truth = [classes.index(rows[ids[k]]["label"]) for k in pick]
+        predicted = probabilities[pick].argmax(1)
+        out[subset] = icbhi_scores(confusion_matrix(truth, predicted, len(classes)), classes)
+    return out

@@ -21,6 +21,7 @@ from respgen.classifier.alignment import Alignment
 from respgen.classifier.data import n_frames
 from respgen.classifier.dataset import RunData, assemble, pick_synthetic
 from respgen.classifier.feature_store import FeatureStore
+from respgen.classifier.metrics import subset_scores
 from respgen.classifier.model import AFTClassifier, load_pretrained_ast
 from respgen.classifier.predictions import EvalPredictions
 from respgen.classifier.presets import PRESETS
@@ -249,6 +250,11 @@ def _train_one(
         {split: (data.eval_ids[split], p.numpy()) for split, p in metrics.pop("predictions").items()},
         file_fingerprint(ws.manifest, ws.root),
     )
+    if "test" in predictions.splits:  # per subset of the test split (SPRSound's inter / intra), when it has any
+        by_id = {r["id"]: r for r in ws.real_rows(("test",))}
+        subsets = subset_scores(*predictions.splits["test"], tuple(data.classes), by_id)
+        if subsets:
+            metrics["test_subsets"] = subsets
     features, labels, domains = data.train
     if int(domains.sum()) > 0:  # alignment of real and synthetic train features, by a fresh probe
         pooled = pooled_features(accelerator.unwrap_model(model), features, settings.batch_size * 2)
