@@ -12,9 +12,14 @@ class ArmSpec(NamedTuple):
     settings: dict[str, Any]  # the flat finetune keys the arm sets
 
 
+AUGMENT_SET = "augment"  # the synthetic set the ce-aug arm reads: `synth --vocoder augment` writes it
+ONCE = ("ce", "ce-aug")  # arms that run once, whatever synthetic sets are compared (ce-aug reads AUGMENT_SET)
+
+
 ARMS: dict[str, ArmSpec] = {
     "ce": ArmSpec("CE (real only)", {"aft": False, "synthetic": False}),
     "ce-over": ArmSpec("CE + oversampling", {"aft": False, "synthetic": False, "oversample": True}),
+    "ce-aug": ArmSpec("CE + augmentation", {"aft": False, "synthetic": True}),  # classic waveform augmentation
     "ce-syn": ArmSpec("CE + synthetic", {"aft": False, "synthetic": True}),  # the naive mix
     "aft": ArmSpec("AFT", {"aft": True, "synthetic": True}),  # with the configured --adversary
     "aft-grl": ArmSpec("AFT, GRL (paper)", {"aft": True, "synthetic": True, "adversary": "grl"}),
@@ -22,13 +27,16 @@ ARMS: dict[str, ArmSpec] = {
 }
 
 
-def run_mode(aft: bool, oversampled: bool, synthetic: bool) -> str:
-    """The arm a finetune run is (its recorded `mode`): aft, ce-over, ce-syn (real + synthetic) or ce."""
+def run_mode(aft: bool, oversampled: bool, synthetic: bool, augmented: bool = False) -> str:
+    """The arm a finetune run is (its recorded `mode`): aft, ce-over, ce-aug (real + augmented), ce-syn
+    (real + synthetic) or ce."""
     if aft:
         return "aft"
     if oversampled:
         return "ce-over"
-    return "ce-syn" if synthetic else "ce"
+    if synthetic:
+        return "ce-aug" if augmented else "ce-syn"
+    return "ce"
 
 
 def arm_label(mode: str, adversary: str | None = None) -> str:

@@ -156,9 +156,10 @@ class SynthConfig(Config):
     trim: bool = Field(
         True, description="Cut the output to LENGTH seconds; --no-trim keeps hop x mel frames (paper: 4 s -> 64256)"
     )
-    vocoder: Literal["diffwave", "griffinlim"] = Field(
+    vocoder: Literal["diffwave", "griffinlim", "augment"] = Field(
         "diffwave",
-        description="Which vocoder: diffwave (the one `vocoder train` made) or griffinlim (needs no `vocoder train`)",
+        description="Which vocoder: diffwave (the one `vocoder train` made), griffinlim (needs no `vocoder train`) "
+        "or augment (no vocoder: the real cycle through classic waveform augmentation, the ce-aug baseline)",
     )
     set_name: str | None = Field(
         None, description="Synthetic set to write, WORKDIR/synth/SET (default: the vocoder's name)"
@@ -172,6 +173,18 @@ class SynthConfig(Config):
     )
     gl_iters: int = Field(32, ge=1, le=1000, description="griffinlim: Griffin-Lim iterations")
     gl_momentum: float = Field(0.99, ge=0, lt=1, description="griffinlim: Griffin-Lim momentum (0 = plain)")
+    aug_snr_db: float = Field(
+        30.0, ge=0, le=80, description="augment: SNR (dB) of the additive Gaussian noise (the lowest drawn)"
+    )
+    vary: bool = Field(
+        False, description="Vary the conditioning mel within the class before vocoding (the --vary-* strengths)"
+    )
+    vary_stretch: float = Field(0.1, ge=0, lt=0.5, description="vary: largest relative time stretch of the mel (+/-)")
+    vary_shift: int = Field(2, ge=0, le=8, description="vary: largest shift of the mel along frequency, in bins (+/-)")
+    vary_mix: float = Field(
+        0.3, ge=0, le=0.5, description="vary: largest weight of a second real cycle of the class mixed into the mel"
+    )
+    vary_gain_db: float = Field(3.0, ge=0, le=12, description="vary: largest loudness change in dB (+/-)")
 
     @field_validator("set_name")
     @classmethod
@@ -424,15 +437,40 @@ def no_repeats(value: Any, what: str) -> Any:
     return value
 
 
+class CompareDataSettings(DataSettings):
+    """compare's data settings: `synthetic_per_class` is a list of amounts (one run per amount)."""
+
+    synthetic_per_class: list[Annotated[int, Field(ge=1)]] | None = Field(  # type: ignore[assignment]
+        None,
+        description="Synthetic cycles per class, e.g. 250,500,1000: every arm that uses synthetic (or augmented) "
+        "cycles runs once per amount (ce once); one value: as finetune",
+    )
+
+    @field_validator("synthetic_per_class", mode="before")
+    @classmethod
+    def _amounts(cls, value: Any) -> Any:
+        """Accept "250,500" (the CLI's form), an int, or a list; no repeats."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return [value]
+        if isinstance(value, str):
+            try:
+                value = [int(p) for p in comma_list(value)]
+            except ValueError:
+                raise ValueError(f"give comma-separated integers, e.g. 250,500,1000 (got {value!r})") from None
+        return no_repeats(value, "amount")
+
+
 class CompareConfig(FinetuneConfig):
     """`finetune`'s settings shared by every arm; `aft`, `synthetic` and `oversample` are set per arm."""
+
+    data: CompareDataSettings = Field(default_factory=CompareDataSettings)  # type: ignore[assignment]
 
     arms: list[Literal[tuple(ARMS)]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: ["ce", "ce-syn", "aft"],
         min_length=1,
         description="Arms, e.g. ce,ce-syn,aft: ce = real only, ce-over = real minority cycles oversampled to the "
-        "synthetic counts, ce-syn = real + synthetic, aft = AFT with --adversary; aft-grl / aft-paired: AFT with "
-        "that adversary",
+        "synthetic counts, ce-aug = real + classically augmented cycles (the set `synth --vocoder augment` made), "
+        "ce-syn = real + synthetic, aft = AFT with --adversary; aft-grl / aft-paired: AFT with that adversary",
     )
     synthetic_sets: list[str] = Field(
         default_factory=list,

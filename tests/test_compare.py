@@ -119,3 +119,46 @@ def test_compare_checks_every_set_before_the_first_arm_trains(cli, demo_synth: P
     assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
     assert ("nonexistent" in lines[0]) if damage == "unknown set" else ("missing" in lines[0])
     assert (sorted(p.name for p in models.iterdir()) if models.exists() else []) == before  # nothing trained
+
+
+def test_amount_sweep_runs_each_synthetic_arm_per_amount(cli, demo_synth: Path):
+    """--synthetic-per-class 1,2: ce once, every synthetic arm once per amount (its cap applied), with its
+    compute recorded; the plan puts ce-aug on the augmentation set."""
+    from respgen.config import CompareConfig
+    from respgen.services.compare import Planned, plan
+    from respgen.workspace import Workspace
+
+    cfg = CompareConfig(workdir=demo_synth, arms="ce,ce-aug,aft", synthetic_per_class="1,2", name="x")
+    assert plan(cfg, Workspace(demo_synth)) == [
+        Planned("ce", None, None),
+        Planned("ce-aug", "augment", 1),
+        Planned("ce-aug", "augment", 2),
+        Planned("aft", "diffwave", 1),
+        Planned("aft", "diffwave", 2),
+    ]
+    args = [
+        "--preset",
+        "tiny",
+        "--epochs",
+        "1",
+        "--length",
+        "1.0",
+        "--arms",
+        "ce,ce-syn",
+        "--synthetic-per-class",
+        "1,2",
+    ]
+    r = cli("compare", "--workdir", demo_synth, *args, "--name", "sw", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert [(a["arm"], a["amount"]) for a in out["arms"]] == [("ce", None), ("ce-syn", 1), ("ce-syn", 2)]
+    for n in (1, 2):
+        info = json.loads((demo_synth / "models" / f"sw-ce-syn-n{n}" / "respgen.json").read_text())
+        synthetic = info["data"]["counts"]["train_synthetic"]
+        assert all(synthetic[c] == n for c in ("crackle", "wheeze", "both")) and synthetic["normal"] == 0
+    assert set(out["cost"]) == {"ce", "ce-syn (diffwave) n=1", "ce-syn (diffwave) n=2"}
+    assert all(c["wall_seconds"] > 0 and c["cpu_seconds"] > 0 for c in out["cost"].values())
+    assert out["cost"]["ce"]["score_gain"] is None and out["cost"]["ce-syn (diffwave) n=1"]["score_gain"] is not None
+    assert out["val_choice"] == {}  # the demo workspace has no val split: nothing is chosen on test
+    bad = cli("compare", "--workdir", demo_synth, "--synthetic-per-class", "1,x", "--print-config")
+    assert bad.exit_code == 2 and "synthetic-per-class" in bad.stderr

@@ -104,6 +104,7 @@ def finetune(
         **FINETUNE_SPELLING,
         "arms": flag("--arms", type=str),
         "synthetic_sets": flag("--synthetic-sets", type=str),
+        "synthetic_per_class": flag("--synthetic-per-class", type=str),
     },
     progress="compare (epochs)",
     omit=("aft", "synthetic", "oversample"),  # each arm sets them

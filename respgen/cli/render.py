@@ -191,18 +191,24 @@ def compare(result: Any) -> None:
     table = Table(
         title=f"{result.name}: test split, %" + (f" (mean ± std over seeds {result.seeds})" if several else "")
     )
-    for col in ("arm", "set", "Sp", "Se", "Score", *(f"{c} acc" for c in result.classes), "probe acc"):
+    swept = any(a.amount is not None for a in result.arms)
+    cols = ("arm", "set", *(("n/class",) if swept else ()), "Sp", "Se", "Score", *(f"{c} acc" for c in result.classes))
+    for col in (*cols, "probe acc", "wall s", "CPU s"):
         table.add_column(col, justify="left" if col in ("arm", "set") else "right")
     for arm in result.arms:
         s = arm_summary(arm.record)
         cells = [_ms(s[k], several) for k in ("sp", "se", "score")]
         cells += [_ms(s["per_class"][c], several) for c in result.classes]
-        table.add_row(arm.label, arm.synthetic_set or "-", *cells, _ms(s["probe_acc"], several))
+        amount = (str(arm.amount) if arm.amount is not None else "-",) if swept else ()
+        costs = (f"{arm.seconds:.0f}", f"{arm.cpu_seconds:.0f}")
+        table.add_row(arm.label, arm.synthetic_set or "-", *amount, *cells, _ms(s["probe_acc"], several), *costs)
     console.print(table)
     _plain(
         "probe acc: a fresh logistic-regression probe telling real from synthetic train features of the final "
-        "model (50% = indistinguishable)."
+        "model (50% = indistinguishable). wall / CPU s: the arm's fine-tuning, all seeds."
     )
+    for key, amount in result.val_choice().items():
+        _plain(f"{key}: val selects {amount} cycles per class (chosen on val, not test)")
     for name, quality in result.sets.items():
         synthetic_quality(name, quality)
     for arm in result.arms:

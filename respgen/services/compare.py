@@ -7,9 +7,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
-from respgen.arms import ARMS
+from respgen.arms import ARMS, AUGMENT_SET, ONCE
 from respgen.classifier.run_record import RunRecord, seed_dir
 from respgen.config import CompareConfig, FinetuneConfig
 from respgen.errors import RespgenError
@@ -26,7 +26,10 @@ class Arm:
     synthetic_set: str | None  # None: an arm that uses no synthetic set (ce)
     run_dir: str
     record: RunRecord
-    seconds: float
+    seconds: float  # wall time of its finetune
+    amount: int | None = None  # synthetic (or augmented) cycles per class (None: all of the set, or none)
+    cpu_seconds: float = 0.0  # processor time of its finetune (this process, every thread)
+    epochs: int = 0
 
     @property
     def metrics(self) -> dict:
@@ -37,9 +40,12 @@ class Arm:
             "arm": self.arm,
             "label": self.label,
             "synthetic_set": self.synthetic_set,
+            "amount": self.amount,
             "run_dir": self.run_dir,
             "metrics": self.metrics,
             "seconds": self.seconds,
+            "cpu_seconds": self.cpu_seconds,
+            "seconds_per_epoch": self.seconds / self.epochs if self.epochs else None,
         }
 
 
@@ -52,6 +58,39 @@ class CompareResult:
     # per synthetic set: {"fidelity", "realism", "diversity"} by class (respgen.synthetic_quality)
     sets: dict[str, SetQuality] = field(default_factory=dict)
 
+    def val_choice(self) -> dict[str, int]:
+        """Per arm and set swept over several amounts (`arm` or `arm (set)`): the amount with the best mean
+        val Score. Chosen on val, never on test; nothing for runs without a val split."""
+        by_key: dict[str, list[Arm]] = {}
+        for a in self.arms:
+            if a.amount is not None:
+                by_key.setdefault(_key(a), []).append(a)
+        out = {}
+        for key, runs in by_key.items():
+            scored = [(a.record.metric("val", "score")[0], a.amount) for a in runs]
+            scored = [(v, n) for v, n in scored if v is not None]
+            if len(runs) > 1 and scored:
+                out[key] = max(scored, key=lambda t: (t[0], -t[1]))[1]
+        return out
+
+    def cost(self) -> dict[str, dict]:
+        """Per run (`arm`, `arm (set)`, `... n=N`): its compute (finetune wall and processor seconds) and
+        its mean test Score gained over the `ce` arm's, per hour of that compute."""
+        ce = next((a for a in self.arms if a.arm == "ce"), None)
+        base = None if ce is None else ce.record.metric("test", "score")[0]
+        out = {}
+        for a in self.arms:
+            score = a.record.metric("test", "score")[0]
+            gain = None if base is None or score is None or a.arm == "ce" else score - base
+            hours = a.seconds / 3600
+            out[_key(a, amount=True)] = {
+                "wall_seconds": a.seconds,
+                "cpu_seconds": a.cpu_seconds,
+                "score_gain": gain,
+                "gain_per_hour": None if gain is None or hours <= 0 else gain / hours,
+            }
+        return out
+
     def to_dict(self) -> dict:
         return {
             "name": self.name,
@@ -59,39 +98,67 @@ class CompareResult:
             "classes": self.classes,
             "arms": [a.to_dict() for a in self.arms],
             "synthetic_sets": {name: q.to_dict() for name, q in self.sets.items()},
+            "val_choice": self.val_choice(),
+            "cost": self.cost(),
         }
 
 
-def arm_config(cfg: CompareConfig, arm: str, synthetic_set: str | None = None) -> FinetuneConfig:
-    """The `finetune` config of one arm: the shared settings with the arm's changes, named
-    `<name>-<arm>` (`<name>-<set>-<arm>` when several sets are compared)."""
+def _key(a: Arm, amount: bool = False) -> str:
+    """How a run is named in the sweep and cost tables: `arm`, `arm (set)`, with ` n=N` when asked."""
+    key = a.arm if a.synthetic_set is None or a.arm in ONCE else f"{a.arm} ({a.synthetic_set})"
+    return f"{key} n={a.amount}" if amount and a.amount is not None else key
+
+
+class Planned(NamedTuple):
+    """One finetune run of a comparison: its arm, the synthetic set it reads and how many cycles per class."""
+
+    arm: str
+    synthetic_set: str | None
+    amount: int | None
+
+
+def arm_config(cfg: CompareConfig, run: Planned) -> FinetuneConfig:
+    """The `finetune` config of one planned run: the shared settings with the arm's changes, named
+    `<name>-<arm>` (`<name>-<set>-<arm>` when several sets are compared, `...-n<amount>` when several
+    amounts are)."""
     shared = {k: v for k, v in cfg.flat().items() if k not in ("arms", "synthetic_sets", "name")}
-    several = len(cfg.synthetic_sets) > 1 and arm != "ce"
-    name = f"{cfg.name}-{synthetic_set}-{arm}" if several else f"{cfg.name}-{arm}"
-    changes = {**ARMS[arm].settings, "name": name}
-    if synthetic_set is not None:
-        changes["synthetic_set"] = synthetic_set
+    shared["synthetic_per_class"] = run.amount
+    name = f"{cfg.name}-{run.arm}"
+    if len(cfg.synthetic_sets) > 1 and run.arm not in ONCE:
+        name = f"{cfg.name}-{run.synthetic_set}-{run.arm}"
+    if len(cfg.data.synthetic_per_class or []) > 1 and run.amount is not None:
+        name += f"-n{run.amount}"
+    changes = {**ARMS[run.arm].settings, "name": name}
+    if run.synthetic_set is not None:
+        changes["synthetic_set"] = run.synthetic_set
     return FinetuneConfig.model_validate({**shared, **changes})
 
 
-def plan(cfg: CompareConfig, ws: Workspace) -> list[tuple[str, str | None]]:
-    """(arm, synthetic set) in the order they run: `ce` once, every other arm once per set."""
+def plan(cfg: CompareConfig, ws: Workspace) -> list[Planned]:
+    """The runs in the order they run: `ce` once; `ce-aug` once per amount on the augmentation set; every
+    other arm once per set and amount."""
     sets = cfg.synthetic_sets or [cfg.data.synthetic_set or ws.default_synthetic_set()]
-    out: list[tuple[str, str | None]] = []
+    amounts: list[int | None] = list(cfg.data.synthetic_per_class or [None])
+    out: list[Planned] = []
     for arm in cfg.arms:
-        out += [(arm, None)] if arm == "ce" else [(arm, s) for s in sets]
+        if arm == "ce":
+            out.append(Planned(arm, None, None))
+        elif arm == "ce-aug":
+            out += [Planned(arm, AUGMENT_SET, n) for n in amounts]
+        else:
+            out += [Planned(arm, s, n) for s in sets for n in amounts]
     return out
 
 
-def check_plan(cfg: CompareConfig, ws: Workspace, planned: list[tuple[str, str | None]]) -> None:
+def check_plan(cfg: CompareConfig, ws: Workspace, planned: list[Planned]) -> None:
     """Everything the arms will read, checked before the first one trains (a bad set found after the
     `ce` arm would cost its whole training): real train cycles, every arm's config, and every synthetic
     set with all its listed audio. Raises `RespgenError` (exit 2) on the first problem."""
     if not any(r["split"] == "train" for r in ws.real_rows()):
         raise RespgenError("no real train cycles in the manifest", ws.manifest)
-    for arm, synthetic_set in planned:
-        arm_config(cfg, arm, synthetic_set)
-    for synthetic_set in sorted({s for _, s in planned if s is not None}):
+    for run in planned:
+        arm_config(cfg, run)
+    for synthetic_set in sorted({run.synthetic_set for run in planned if run.synthetic_set is not None}):
         ws.synthetic_set(synthetic_set, must_exist=True).rows(require_audio=True)
 
 
@@ -115,11 +182,14 @@ def compare(
     result = CompareResult(name, list(cfg.seeds), list(ws.classes()))
     planned = plan(cfg, ws)
     check_plan(cfg, ws, planned)
-    for arm, synthetic_set in planned:
-        t = time.perf_counter()
-        ft = finetune(arm_config(cfg, arm, synthetic_set), progress)
-        used = None if arm == "ce" else synthetic_set
-        done = Arm(arm, ARMS[arm].label, used, ft.run_dir, ft.record, time.perf_counter() - t)
+    for run in planned:
+        t, cpu = time.perf_counter(), time.process_time()
+        ft = finetune(arm_config(cfg, run), progress)
+        wall, cpu = time.perf_counter() - t, time.process_time() - cpu
+        epochs = sum(len(seed.history) for seed in ft.record.per_seed.values())
+        done = Arm(
+            run.arm, ARMS[run.arm].label, run.synthetic_set, ft.run_dir, ft.record, wall, run.amount, cpu, epochs
+        )
         result.classes = ft.record.classes or result.classes
         result.arms.append(done)
         if on_arm:

@@ -208,10 +208,13 @@ def synthetic_fidelity_notes(cfg: FinetuneConfig, ws: Workspace, set_name: str) 
 
 
 def _mode(cfg: FinetuneConfig, data: RunData) -> str:
+    """The run's arm (`arms.run_mode`): augmented when every synthetic cycle it used came from `synth --vocoder augment`."""
+    kinds = {(v or {}).get("kind") for v in data.vocoder}
     return run_mode(
         cfg.alignment.aft,
         bool(data.counts.get("train_oversampled")),
         bool(sum(data.counts["train_synthetic"].values())),
+        augmented=kinds == {"augment"},
     )
 
 
