@@ -162,3 +162,31 @@ def test_amount_sweep_runs_each_synthetic_arm_per_amount(cli, demo_synth: Path):
     assert out["val_choice"] == {}  # the demo workspace has no val split: nothing is chosen on test
     bad = cli("compare", "--workdir", demo_synth, "--synthetic-per-class", "1,x", "--print-config")
     assert bad.exit_code == 2 and "synthetic-per-class" in bad.stderr
+
+
+def test_report_shows_the_amount_sweep_and_costs(cli, demo_synth: Path):
+    """After a swept compare, the report plots Score against the amount and lists each run's compute and
+    Score gain over the comparison's ce run."""
+    args = [
+        "--preset",
+        "tiny",
+        "--epochs",
+        "1",
+        "--length",
+        "1.0",
+        "--arms",
+        "ce,ce-syn",
+        "--synthetic-per-class",
+        "1,2",
+    ]
+    assert cli("compare", "--workdir", demo_synth, *args, "--name", "sw").exit_code == 0
+    r = cli("report", "--workdir", demo_synth, "--no-audio", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    (sweep,) = out["sweeps"]
+    assert sweep["runs"] == "sw-ce-syn" and [p["amount"] for p in sweep["points"]] == [1, 2]
+    assert sweep["chosen"] is None  # no val split: no amount is chosen (never on test)
+    costs = {c["run"]: c for c in out["costs"]}
+    assert costs["sw-ce-syn-n1"]["reference"] == "sw-ce" and costs["sw-ce"]["gain"] is None
+    assert costs["sw-ce-syn-n2"]["hours"] > 0 and "sweep.png" in out["figures"]
+    assert "How much synthetic data" in (demo_synth / "report" / "report.md").read_text()

@@ -93,6 +93,12 @@ class RunRecord(BaseModel):
             return {}
         return {c: _mean_std([a["frechet"].get(c) for a in aligned])[0] for c in aligned[0].get("frechet", {})}
 
+    def compute_seconds(self) -> float | None:
+        """Wall seconds of training every seed (what finetune recorded as `compute`); None for runs made
+        before it was recorded."""
+        walls = [(s.model_extra or {}).get("compute", {}).get("wall_seconds") for s in self.per_seed.values()]
+        return None if any(w is None for w in walls) else float(sum(walls))
+
     def best_epochs(self) -> list[int | None]:
         return [s.best_epoch for s in self.per_seed.values()]
 

@@ -52,6 +52,7 @@ SECTIONS = {  # anchor -> heading, in the order both views show them
     "feature-space": "Real vs synthetic in the classifier's feature space",
     "runs": "Runs",
     "evaluations": "Other datasets (respgen evaluate)",
+    "study": "How much synthetic data, at what cost",
     "errors": "Errors, playable",
     "vocoder": "Vocoder validation",
 }
@@ -184,6 +185,48 @@ def _run_row(r: RunReport, classes: list[str]) -> list[str]:
         mean_std(rec.probe(), several),
         *(mean_std(rec.per_class("test").get(c), several) for c in classes),
     ]
+
+
+SWEEP_INTRO = (
+    "Runs that differ only in the synthetic (or augmented) cycles per class (`compare --synthetic-per-class`): "
+    "test Score and the mean test accuracy of the non-normal classes, mean ± spread over seeds, and the val "
+    "Score that picks the amount (★, chosen on val, never on test)."
+)
+COST_INTRO = (
+    "Compute per run (training every seed, wall time as finetune recorded it; making the synthetic cycles is "
+    "not included) and its test Score gained over its real-only reference (the same comparison's `ce` run, "
+    "else the newest real-only run)."
+)
+
+
+def sweep_table(sweep) -> Table:
+    rows = [
+        [
+            ("★ " if p.amount == sweep.chosen else "") + str(p.amount),
+            mean_std(p.score, True),
+            mean_std(p.minority, True),
+            pct(p.val_score),
+        ]
+        for p in sweep.points
+    ]
+    return Table(["cycles per class", "test Score", "minority acc", "val Score"], rows, [True] * 4)
+
+
+def costs(model: ReportModel) -> Table | None:
+    rows = [
+        [
+            c.run,
+            f"{60 * c.hours:.1f}",
+            "–" if c.gain is None else f"{100 * c.gain:+.2f}",
+            "–" if c.gain_per_hour is None else f"{100 * c.gain_per_hour:+.1f}",
+            c.reference or "–",
+        ]
+        for c in model.costs
+    ]
+    if not rows:
+        return None
+    header = ["run", "compute (min)", "Score gain (points)", "gain per hour (points)", "reference"]
+    return Table(header, rows, [False, True, True, True, False])
 
 
 EVALUATIONS_INTRO = (

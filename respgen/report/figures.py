@@ -24,6 +24,9 @@ def draw(model: ReportModel, out: Path) -> dict[str, str]:
         name = f"run-{r.name}.png"
         plots.run_figure(out / name, r.name, r.record.classes, chosen["confusion"], seed.history, split)
         figures[f"run-{r.name}"] = name
+    if model.sweeps:
+        plots.amount_sweep(out / "sweep.png", model.sweeps)
+        figures["sweep"] = "sweep.png"
     if model.vocoder_curve:
         plots.validation_curve(out / "vocoder-validation.png", *model.vocoder_curve)
         figures["vocoder-validation"] = "vocoder-validation.png"

@@ -120,6 +120,7 @@ def render(model: ReportModel, figures: dict[str, str], audio: bool = True) -> s
         ("sets", _sets(model, audio)),
         ("feature-space", _feature_space(model)),
         ("runs", _runs(model, figures)),
+        ("study", _study(model, figures)),
         ("evaluations", _evaluations(model)),
         ("errors", _errors(model, audio)),
         ("vocoder", _vocoder(figures)),
@@ -148,6 +149,20 @@ def render(model: ReportModel, figures: dict[str, str], audio: bool = True) -> s
 </body>
 </html>
 """
+
+
+def _study(model: ReportModel, figures: dict[str, str]) -> str:
+    cost = content.costs(model)
+    out = []
+    if model.sweeps:
+        out.append(_p(content.SWEEP_INTRO))
+        if "sweep" in figures:
+            out.append(f'<p><img class="plot" src="{escape(figures["sweep"])}" alt="amount sweep"></p>')
+        for s in model.sweeps:
+            out.append(f"<h3>{escape(s.label)}: runs {escape(s.runs)}-n*</h3>" + table(content.sweep_table(s)))
+    if cost is not None:
+        out += [_p(content.COST_INTRO), table(cost)]
+    return "\n".join(out)
 
 
 def _evaluations(model: ReportModel) -> str:

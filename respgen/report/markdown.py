@@ -27,6 +27,7 @@ def render(model: ReportModel, figures: dict[str, str], audio: bool = True) -> s
     md += _sets(model, audio)
     md += _feature_space(model)
     md += _runs(model, figures)
+    md += _study(model, figures)
     evaluated = content.evaluations(model)
     if evaluated is not None:
         md += [f"## {SECTIONS['evaluations']}", "", content.EVALUATIONS_INTRO, ""] + table(evaluated) + [""]
@@ -93,6 +94,22 @@ def _runs(model: ReportModel, figures: dict[str, str]) -> list[str]:
         key = f"run-{r.name}"
         if key in figures:
             md += [f"### {r.name}", "", content.run_figure_caption(r), "", f"![{r.name}]({figures[key]})", ""]
+    return md
+
+
+def _study(model: ReportModel, figures: dict[str, str]) -> list[str]:
+    cost = content.costs(model)
+    if not model.sweeps and cost is None:
+        return []
+    md = [f"## {SECTIONS['study']}", ""]
+    if model.sweeps:
+        md += [content.SWEEP_INTRO, ""]
+        if "sweep" in figures:
+            md += [f"![amount sweep]({figures['sweep']})", ""]
+        for s in model.sweeps:
+            md += [f"### {s.label}: runs {s.runs}-n*", ""] + table(content.sweep_table(s)) + [""]
+    if cost is not None:
+        md += [content.COST_INTRO, ""] + table(cost) + [""]
     return md
 
 

@@ -27,6 +27,7 @@ from respgen.errors import RespgenError
 from respgen.features import fit_length, vocoder_mel
 from respgen.fidelity import mel_l1
 from respgen.frechet import frechet_distance
+from respgen.report.study import RunCost, Sweep, costs, sweeps
 from respgen.sample_rate import SAMPLE_RATE
 from respgen.set_quality import SetQuality
 from respgen.synthetic_quality import measure_set
@@ -86,6 +87,7 @@ class RunReport:
     record: RunRecord
     model_dir: Path | None  # the dir whose curves and confusion are shown (a several-seed run: its first seed)
     evaluations: list[dict] = field(default_factory=list)  # `respgen evaluate` on other workspaces, by file name
+    amount: int | None = None  # synthetic (or augmented) cycles per class it was capped to (--synthetic-per-class)
 
 
 @dataclass
@@ -140,6 +142,8 @@ class ReportModel:
     errors: ErrorsReport | None = None
     errors_note: str | None = None  # why there is no errors section (None when there is one)
     seconds: dict[str, float] = field(default_factory=dict)  # time spent per part of the model
+    sweeps: list[Sweep] = field(default_factory=list)  # runs differing only in the amount of synthetic data
+    costs: list[RunCost] = field(default_factory=list)  # each run's compute and Score gain over real only
 
     def ranked_runs(self) -> list[RunReport]:
         """The runs best first by mean test Score (runs without one last), as both views list them."""
@@ -199,6 +203,8 @@ def build_model(
         errors=errors,
         errors_note=errors_note,
         seconds=lap.seconds,
+        sweeps=sweeps(runs, classes),
+        costs=costs(runs),
     )
 
 
@@ -314,10 +320,11 @@ def _run(name: str, d: Path, record: RunRecord) -> RunReport:
         kind = run_mode(bool(train.get("aft")), False, bool(sum(counts.get("train_synthetic", {}).values())))
     mode = arm_label(kind, train.get("adversary"))
     used = train.get("synthetic_set") if kind != "ce" else None
+    amount = train.get("synthetic_per_class") if kind != "ce" else None
     model_dir = seed_dir(d, record.seeds)
     if not (model_dir / INFO_FILE).is_file():
-        return RunReport(name, kind, mode, used, record, None)
-    return RunReport(name, kind, mode, used, record, model_dir, read_evaluations(model_dir))
+        return RunReport(name, kind, mode, used, record, None, amount=amount)
+    return RunReport(name, kind, mode, used, record, model_dir, read_evaluations(model_dir), amount)
 
 
 def read_evaluations(model_dir: Path) -> list[dict]:
@@ -612,6 +619,8 @@ def as_json(model: ReportModel) -> dict:
         "feature_space": None if model.feature_space is None else asdict(model.feature_space),
         "runs": [r.name for r in model.runs],
         "evaluations": {r.name: r.evaluations for r in model.runs if r.evaluations},
+        "sweeps": [asdict(s) for s in model.sweeps],
+        "costs": [{**asdict(c), "gain_per_hour": c.gain_per_hour} for c in model.costs],
         "listening": {
             s.name: [
                 {

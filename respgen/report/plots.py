@@ -67,6 +67,29 @@ def run_figure(
     plt.close(fig)
 
 
+def amount_sweep(path: Path, sweeps: list) -> None:
+    """Test Score and minority-class accuracy against the synthetic cycles per class, one line per sweep
+    with its spread over seeds, the amount val selects starred."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for s in sweeps:
+        x = [p.amount for p in s.points]
+        for ax, key in zip(axes, ("score", "minority")):
+            y = [np.nan if getattr(p, key)[0] is None else 100 * getattr(p, key)[0] for p in s.points]
+            err = [100 * getattr(p, key)[1] for p in s.points]
+            line = ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=f"{s.label}: {s.runs}")
+            if s.chosen is not None:
+                k = x.index(s.chosen)
+                ax.plot([x[k]], [y[k]], marker="*", markersize=14, color=line[0].get_color())
+    for ax, title in zip(axes, ("test Score %", "minority-class accuracy %")):
+        ax.set_xscale("log")
+        ax.set_xlabel("synthetic cycles per class")
+        ax.set_title(title)
+    axes[0].legend(fontsize=8)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.9, wspace=0.25)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def validation_curve(path: Path, steps: list[int], distance: list[float], noise: list[float]) -> None:
     """The vocoder's validation log-mel L1 over its training steps, with the noise baseline."""
     fig, ax = plt.subplots(figsize=(6, 3.5))

@@ -246,7 +246,10 @@ def _train_one(
         fade_out=cfg.paper.fade_out,
     )
     model = _new_model(cfg, spec, data.classes, settings, notes)
+    wall, cpu = time.perf_counter(), time.process_time()
     metrics = train_classifier(model, data, settings, seed, select_on, accelerator, progress)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    metrics["compute"] = {"wall_seconds": wall, "cpu_seconds": cpu, "epochs": len(metrics.get("history", []))}
     ws = Workspace(cfg.workdir)
     predictions = EvalPredictions(
         list(data.classes),

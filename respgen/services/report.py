@@ -41,6 +41,8 @@ class ReportResult:
     media: list[str] = field(default_factory=list)  # the excerpts' WAVs and mel PNGs, relative to report/
     listening: dict = field(default_factory=dict)  # per set: the pairs played (class, pick, mel L1, ids)
     evaluations: dict = field(default_factory=dict)  # run -> its `evaluate` results on other workspaces
+    sweeps: list = field(default_factory=list)  # amount sweeps: per amount Score, minority accuracy, val choice
+    costs: list = field(default_factory=list)  # per run: compute hours, Score gain over real only, per hour
     errors: dict | None = None  # the run whose errors are played, and them (None: no errors section)
     opened: bool = False  # index.html was handed to a browser (`open`)
     seconds: dict[str, float] = field(default_factory=dict)  # where the time went
@@ -102,6 +104,8 @@ def build_report(cfg: ReportConfig) -> ReportResult:
         media=written,
         listening=data["listening"],
         evaluations=data["evaluations"],
+        sweeps=data["sweeps"],
+        costs=data["costs"],
         errors=data["errors"],
         opened=open_in_browser(page) if cfg.open else False,
         seconds=seconds,
