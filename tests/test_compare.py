@@ -190,3 +190,26 @@ def test_report_shows_the_amount_sweep_and_costs(cli, demo_synth: Path):
     assert costs["sw-ce-syn-n1"]["reference"] == "sw-ce" and costs["sw-ce"]["gain"] is None
     assert costs["sw-ce-syn-n2"]["hours"] > 0 and "sweep.png" in out["figures"]
     assert "How much synthetic data" in (demo_synth / "report" / "report.md").read_text()
+
+
+def test_resolution_says_which_differences_the_data_can_resolve():
+    """Welch's test over seeds and the test split's binomial spread, side by side."""
+    from respgen.classifier.resolution import resolve, test_score_se
+
+    def record(scores, confusion):
+        return RunRecord.of(
+            {
+                i + 1: {"seed": i + 1, "classes": ["normal", "x"], "test": {"score": s, "confusion": confusion}}
+                for i, s in enumerate(scores)
+            }
+        )
+
+    small = [[20, 12], [12, 20]]  # 64 test cycles
+    assert 0.05 < test_score_se(record([0.6], small)) < 0.07
+    noisy = resolve(record([0.62, 0.70, 0.58], small), record([0.60, 0.66, 0.61], small))
+    assert not noisy.resolved and "not resolved" in noisy.verdict and noisy.p_value > 0.05
+    big = [[2000, 1000], [1000, 2000]]
+    clear = resolve(record([0.80, 0.81, 0.80], big), record([0.60, 0.61, 0.60], big))
+    assert clear.resolved and clear.p_value < 0.05 and clear.difference == pytest.approx(0.2, abs=1e-9)
+    one = resolve(record([0.9], big), record([0.6], big))
+    assert not one.resolved and "one seed a side" in one.verdict  # the seeds' spread was not measured

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 from respgen.arms import ARMS, AUGMENT_SET, ONCE
+from respgen.classifier.resolution import Resolution, resolve
 from respgen.classifier.run_record import RunRecord, seed_dir
 from respgen.config import CompareConfig, FinetuneConfig
 from respgen.errors import RespgenError
@@ -91,6 +92,17 @@ class CompareResult:
             }
         return out
 
+    def resolution(self) -> dict[str, Resolution]:
+        """Per run but `ce`: its test Score difference to the `ce` arm, and whether the seeds and the test
+        split's size can resolve it (`classifier.resolution`)."""
+        ce = next((a for a in self.arms if a.arm == "ce"), None)
+        out = {}
+        for a in self.arms:
+            found = None if ce is None or a is ce else resolve(a.record, ce.record)
+            if found is not None:
+                out[_key(a, amount=True)] = found
+        return out
+
     def to_dict(self) -> dict:
         return {
             "name": self.name,
@@ -100,6 +112,7 @@ class CompareResult:
             "synthetic_sets": {name: q.to_dict() for name, q in self.sets.items()},
             "val_choice": self.val_choice(),
             "cost": self.cost(),
+            "resolution": {k: r.to_dict() for k, r in self.resolution().items()},
         }
 
 
