@@ -180,11 +180,15 @@ class SynthConfig(Config):
         False, description="Vary the conditioning mel within the class before vocoding (the --vary-* strengths)"
     )
     vary_stretch: float = Field(0.1, ge=0, lt=0.5, description="vary: largest relative time stretch of the mel (+/-)")
-    vary_shift: int = Field(2, ge=0, le=8, description="vary: largest shift of the mel along frequency, in bins (+/-)")
+    vary_shift: int = Field(
+        0, ge=0, le=8, description="vary: largest shift of the mel along frequency, in bins (+/-; measured default 0)"
+    )
     vary_mix: float = Field(
         0.3, ge=0, le=0.5, description="vary: largest weight of a second real cycle of the class mixed into the mel"
     )
-    vary_gain_db: float = Field(3.0, ge=0, le=12, description="vary: largest loudness change in dB (+/-)")
+    vary_gain_db: float = Field(
+        0.0, ge=0, le=12, description="vary: largest loudness change in dB (+/-; measured default 0)"
+    )
 
     @field_validator("set_name")
     @classmethod

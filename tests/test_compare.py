@@ -213,3 +213,32 @@ def test_resolution_says_which_differences_the_data_can_resolve():
     assert clear.resolved and clear.p_value < 0.05 and clear.difference == pytest.approx(0.2, abs=1e-9)
     one = resolve(record([0.9], big), record([0.6], big))
     assert not one.resolved and "one seed a side" in one.verdict  # the seeds' spread was not measured
+
+
+def test_ce_aug_arm_trains_on_the_augmentation_set(cli, demo_copy: Path):
+    """`synth --vocoder augment` makes the set `augment`; compare's ce-aug arm trains on it, once, and the
+    run records its arm as ce-aug (labelled as compare labels it in the report)."""
+    r = cli(
+        "synth",
+        "--vocoder",
+        "augment",
+        "--class",
+        "crackle,wheeze,both",
+        "--n",
+        "2",
+        "--length",
+        "1.0",
+        "--workdir",
+        demo_copy,
+    )
+    assert r.exit_code == 0, r.output
+    args = ["--preset", "tiny", "--epochs", "1", "--length", "1.0", "--arms", "ce,ce-aug", "--name", "aug", "--json"]
+    r = cli("compare", "--workdir", demo_copy, *args)
+    assert r.exit_code == 0, r.output
+    arms = json.loads(r.stdout)["arms"]
+    assert [(a["arm"], a["synthetic_set"]) for a in arms] == [("ce", None), ("ce-aug", "augment")]
+    info = json.loads((demo_copy / "models" / "aug-ce-aug" / "respgen.json").read_text())
+    assert info["training"]["mode"] == "ce-aug" and info["training"]["synthetic_set"] == "augment"
+    assert sum(info["data"]["counts"]["train_synthetic"].values()) == 6
+    report = json.loads(cli("report", "--workdir", demo_copy, "--no-audio", "--json").stdout)
+    assert "augment" in report["synthetic"]["sets"]  # listenable and measured like a synthetic set

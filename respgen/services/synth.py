@@ -1,5 +1,7 @@
 """`synth`: new cycles of a class by re-vocoding mels of real train cycles of that class with fresh noise
-(DiffWave) or a fresh random initial phase (Griffin-Lim), into a named synthetic set `synth/<set>/`."""
+(DiffWave) or a fresh random initial phase (Griffin-Lim), optionally varied within the class first
+(`--vary`), or by passing the real cycles through conventional waveform augmentation (`--vocoder augment`),
+into a named synthetic set `synth/<set>/`."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import torch
 from respgen.accelerator import new_accelerator
 from respgen.atomic import write_jsonl
 from respgen.audio import write_wav
+from respgen.augment import draw as draw_augment
 from respgen.config import SynthConfig
 from respgen.data.manifest import SyntheticClip, load_clip
 from respgen.errors import RespgenError
@@ -21,7 +24,16 @@ from respgen.fidelity import class_summary, clip_fidelity, mel_l1, rows_fidelity
 from respgen.labels import parse_classes
 from respgen.lock import locked
 from respgen.vocoder.griffinlim import GriffinLimSettings
-from respgen.vocoder.synthesis import ClipFraming, Revocoder, clip_framing, diffwave_revocoder, griffinlim_revocoder
+from respgen.vocoder.synthesis import (
+    ClipFraming,
+    Revocoder,
+    augment_revocoder,
+    clip_framing,
+    diffwave_revocoder,
+    griffinlim_revocoder,
+)
+from respgen.vocoder.vary import VaryDraw, VaryStrength, vary_mel
+from respgen.vocoder.vary import draw as draw_variation
 from respgen.workspace import SyntheticSet, Workspace
 
 # The first SPREAD_CLIPS clips of each class (k < 4) that a run writes are vocoded a second time from the
@@ -74,12 +86,15 @@ def _kind(row: dict) -> str:
 
 
 class _Clip(NamedTuple):
-    """One synthetic clip to make: the `k`-th of class `label`, conditioned on the real row `source`."""
+    """One synthetic clip to make: the `k`-th of class `label`, conditioned on the real row `source`; with
+    --vary, its mel varied by `vary` (mixed with the real row `partner` of the same class when it has one)."""
 
     label: str
     k: int
     id: str
     source: dict
+    vary: VaryDraw | None = None
+    partner: dict | None = None
 
 
 @dataclass
@@ -103,6 +118,10 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
     Reads `data/manifest.jsonl` (the real train cycles to condition on) and, for `diffwave`, the latest
     vocoder checkpoint (`griffinlim` needs none); writes `synth/<set>/<class>/<id>.wav` and
     `synth/<set>/manifest.jsonl` (one `SyntheticClip` per line, rewritten atomically after every batch)."""
+    if cfg.vary and cfg.vocoder == "augment":
+        raise RespgenError(
+            "--vary varies the mel a vocoder is conditioned on: use it with diffwave or griffinlim, not augment"
+        )
     ws = Workspace(cfg.workdir)
     synthetic_set = ws.synthetic_set(cfg.set_name or cfg.vocoder)
     classes = parse_classes(cfg.classes, ws.classes())
@@ -154,6 +173,8 @@ def _start_run(cfg: SynthConfig, ws: Workspace, synthetic_set: SyntheticSet) -> 
     device = new_accelerator(cpu=cfg.cpu).device
     if cfg.vocoder == "griffinlim":
         vocoder = griffinlim_revocoder(GriffinLimSettings(cfg.gl_iters, cfg.gl_momentum))
+    elif cfg.vocoder == "augment":
+        vocoder = augment_revocoder(cfg.aug_snr_db)
     else:
         guide = GriffinLimSettings(cfg.gl_iters, cfg.gl_momentum) if cfg.guide_strength < 1 else None
         vocoder = diffwave_revocoder(ws.vocoder, device, cfg.precision, cfg.steps, guide, cfg.guide_strength)
@@ -163,15 +184,23 @@ def _start_run(cfg: SynthConfig, ws: Workspace, synthetic_set: SyntheticSet) -> 
 
 
 def _plan_clips(cfg: SynthConfig, classes: list[str], by_class: dict[str, list[dict]], done: set[str]) -> list[_Clip]:
-    """The clips still to make, class by class: the first `cfg.n` of each class not in `done`."""
+    """The clips still to make, class by class: the first `cfg.n` of each class not in `done` (with --vary,
+    each with its variation drawn from its seed, mixed only with another real cycle of its own class)."""
+    strength = VaryStrength(cfg.vary_stretch, cfg.vary_shift, cfg.vary_mix, cfg.vary_gain_db)
     todo = []
     for c in classes:
         real_by_id = {r["id"]: r for r in by_class[c]}
         for k in range(cfg.n):
             cid = f"{c}_{k:05d}"
-            if cid not in done:
-                src = conditioning_order(list(real_by_id), k, cfg.seed, c, cfg.conditioning)
+            if cid in done:
+                continue
+            src = conditioning_order(list(real_by_id), k, cfg.seed, c, cfg.conditioning)
+            if not cfg.vary:
                 todo.append(_Clip(c, k, cid, real_by_id[src]))
+                continue
+            draw = draw_variation(strength, clip_seed(cfg.seed, c, k), [i for i in real_by_id if i != src])
+            partner = real_by_id[draw.mixed_with] if draw.mixed_with else None
+            todo.append(_Clip(c, k, cid, real_by_id[src], draw, partner))
     return todo
 
 
@@ -185,7 +214,7 @@ def _vocode(run: _Run, clips: list[_Clip]) -> tuple[torch.Tensor, dict[int, torc
     """The clips' audio, and the seed spread: a second synthesis of the clips with k < SPREAD_CLIPS with
     their `spread_seed`, in the same batches ({index in `clips`: its audio})."""
     seed, batch = run.cfg.seed, run.batch
-    mels = _conditioning_mels(run, [clip.source for clip in clips])
+    mels = _conditioning(run, clips)
     gens = [torch.Generator().manual_seed(clip_seed(seed, clip.label, clip.k)) for clip in clips]
     spread = [j for j, clip in enumerate(clips) if clip.k < SPREAD_CLIPS]
     mels = torch.cat([mels, mels[spread]])
@@ -196,23 +225,35 @@ def _vocode(run: _Run, clips: list[_Clip]) -> tuple[torch.Tensor, dict[int, torc
     return audio[: len(clips)], dict(zip(spread, audio[len(clips) :]))
 
 
-def _conditioning_mels(run: _Run, sources: list[dict]) -> torch.Tensor:
-    """The vocoder mels [B, n_mels, frames] (on the device) of the real cycles `sources`, each repeat-padded
-    or cut to the framing's conditioning length."""
+def _conditioning(run: _Run, clips: list[_Clip]) -> torch.Tensor:
+    """What the vocoder is given (on the device): the clips' conditioning mels [B, n_mels, frames] (varied
+    with --vary), or, for a vocoder that takes audio (augment), their real cycles' waveforms [B, n_samples]
+    repeat-padded or cut to the clip's length."""
+    if run.vocoder.takes == "audio":
+        waves = [_fitted(run, clip.source, run.framing.n_samples) for clip in clips]
+        return torch.stack(waves).to(run.device)
+    return torch.stack([_clip_mel(run, clip) for clip in clips]).to(run.device)
+
+
+def _fitted(run: _Run, source: dict, n_samples: int) -> torch.Tensor:
+    """The real cycle `source` repeat-padded (its last --fade-out samples faded out) or cut to `n_samples`."""
+    audio = load_clip(run.ws.manifest, source, run.vocoder.params.sample_rate)
+    return fit_length(audio, n_samples, "repeat", run.cfg.fade_out)
+
+
+def _source_mel(run: _Run, source: dict) -> torch.Tensor:
+    """The vocoder mel [n_mels, frames] of the real cycle `source`, fitted to the conditioning length."""
     params, framing = run.vocoder.params, run.framing
-    mels = [
-        vocoder_mel(
-            fit_length(
-                load_clip(run.ws.manifest, src, params.sample_rate),
-                framing.cond_samples,
-                "repeat",
-                run.cfg.fade_out,
-            ),
-            **params.mel_kwargs(),
-        )[:, : framing.frames]
-        for src in sources
-    ]
-    return torch.stack(mels).to(run.device)
+    return vocoder_mel(_fitted(run, source, framing.cond_samples), **params.mel_kwargs())[:, : framing.frames]
+
+
+def _clip_mel(run: _Run, clip: _Clip) -> torch.Tensor:
+    """The clip's conditioning mel: its source's, varied (and mixed with its partner's) with --vary."""
+    mel = _source_mel(run, clip.source)
+    if clip.vary is None:
+        return mel
+    other = _source_mel(run, clip.partner) if clip.partner is not None else None
+    return vary_mel(mel, clip.vary, other)
 
 
 def _write_clip(run: _Run, clip: _Clip, wave: torch.Tensor, other_seed: torch.Tensor | None) -> SyntheticClip:
@@ -239,7 +280,22 @@ def _write_clip(run: _Run, clip: _Clip, wave: torch.Tensor, other_seed: torch.Te
         sample_rate=params.sample_rate,
         duration=n_samples / params.sample_rate,
         **fid,
+        **_variation(run, clip),
     )
+
+
+def _variation(run: _Run, clip: _Clip) -> dict:
+    """The row's record of how the clip departs from its source: with --vary, `vary` (the drawn changes) and
+    `mixed_with` (the second cycle, when mixed); with augment, `augment` (the drawn transform parameters)."""
+    out: dict = {}
+    if clip.vary is not None:
+        if clip.vary.mixed_with:
+            out["mixed_with"] = clip.vary.mixed_with
+        out["vary"] = clip.vary.as_dict()
+    if run.cfg.vocoder == "augment":
+        seed = clip_seed(run.cfg.seed, clip.label, clip.k)
+        out["augment"] = draw_augment(seed, run.cfg.aug_snr_db).as_dict()
+    return out
 
 
 def _result(

@@ -1,6 +1,7 @@
 """Re-vocoding mels into new clips: the vocoder a synthetic set is made with (a trained DiffWave, optionally
-started from a Griffin-Lim estimate as in SDEdit, or Griffin-Lim alone), how many clips it vocodes at once,
-and the framing of a clip of a given length.
+started from a Griffin-Lim estimate as in SDEdit, Griffin-Lim alone, or no vocoder at all: the real cycle's
+waveform through conventional augmentation), how many clips it vocodes at once, and the framing of a clip
+of a given length.
 
 Domain code on tensors and checkpoints: no workspace, no config."""
 
@@ -9,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
+import numpy as np
 import torch
 
+from respgen import augment
 from respgen.vocoder.checkpoint import load_vocoder
 from respgen.vocoder.diffusion import sample
 from respgen.vocoder.fast import bytes_per_sample, default_cache, fast_dtype, resolve_precision
@@ -45,12 +49,14 @@ def clip_framing(params: VocoderParams, seconds: float, trim: bool) -> ClipFrami
 @dataclass
 class Revocoder:
     """A vocoder ready to re-vocode: `vocode(mels [B, n_mels, F] on the device, one generator per clip)` ->
-    audio [B, F * hop] on the CPU."""
+    audio [B, F * hop] on the CPU. One that `takes` "audio" is given the conditioning cycles' waveforms
+    instead ([B, n_samples], each already fitted to the clip's length) and returns audio of that length."""
 
     vocode: Vocode
-    params: VocoderParams  # the mel it vocodes
+    params: VocoderParams  # the mel it vocodes (an "audio" one: the mel its clips' fidelity is measured on)
     provenance: dict  # what a synthetic manifest row records as its `vocoder`
     bytes_per_sample: int | None  # memory per audio sample of one clip while vocoding; None: not bounded
+    takes: Literal["mel", "audio"] = "mel"
 
     def batch_size(self, wanted: int, frames: int, max_bytes: float) -> int:
         """Clips vocoded together: `wanted`, fewer when `frames`-frame clips would need more than `max_bytes`."""
@@ -68,6 +74,22 @@ def griffinlim_revocoder(settings: GriffinLimSettings) -> Revocoder:
         return griffinlim_vocode(mels, params, settings.n_iter, settings.momentum, gens, settings.inverse).cpu()
 
     return Revocoder(vocode, params, settings.provenance(), None)
+
+
+def augment_revocoder(snr_db: float) -> Revocoder:
+    """No vocoder: each conditioning cycle's waveform through conventional augmentation (`respgen.augment`),
+    its parameters and noise drawn from the clip's generator's seed. Takes audio, not mels."""
+    params = VocoderParams()  # the mel every preset shares: its clips' fidelity is measured on it
+    provenance = augment.provenance(snr_db)  # (also checks that the library is installed)
+
+    def vocode(audio: torch.Tensor, gens: list[torch.Generator]) -> torch.Tensor:
+        waves = [
+            augment.augment(wave.cpu().numpy(), params.sample_rate, gen.initial_seed(), snr_db)
+            for wave, gen in zip(audio, gens)
+        ]
+        return torch.from_numpy(np.stack(waves))
+
+    return Revocoder(vocode, params, provenance, None, takes="audio")
 
 
 def diffwave_revocoder(
