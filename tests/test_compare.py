@@ -235,10 +235,16 @@ def test_ce_aug_arm_trains_on_the_augmentation_set(cli, demo_copy: Path):
     args = ["--preset", "tiny", "--epochs", "1", "--length", "1.0", "--arms", "ce,ce-aug", "--name", "aug", "--json"]
     r = cli("compare", "--workdir", demo_copy, *args)
     assert r.exit_code == 0, r.output
-    arms = json.loads(r.stdout)["arms"]
+    out = json.loads(r.stdout)
+    arms = out["arms"]
     assert [(a["arm"], a["synthetic_set"]) for a in arms] == [("ce", None), ("ce-aug", "augment")]
+    record = json.loads((demo_copy / "synth" / "augment" / "compute.jsonl").read_text().splitlines()[0])
+    assert record["clips"] == 6 and record["wall_seconds"] > 0  # what making the set cost, as synth recorded it
+    assert out["cost"]["ce-aug"]["making_seconds"] == pytest.approx(record["wall_seconds"])
     info = json.loads((demo_copy / "models" / "aug-ce-aug" / "respgen.json").read_text())
     assert info["training"]["mode"] == "ce-aug" and info["training"]["synthetic_set"] == "augment"
     assert sum(info["data"]["counts"]["train_synthetic"].values()) == 6
     report = json.loads(cli("report", "--workdir", demo_copy, "--no-audio", "--json").stdout)
     assert "augment" in report["synthetic"]["sets"]  # listenable and measured like a synthetic set
+    cost = {c["run"]: c for c in report["costs"]}["aug-ce-aug"]
+    assert cost["making_hours"] == pytest.approx(record["wall_seconds"] / 3600) and cost["reference"] == "aug-ce"

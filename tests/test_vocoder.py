@@ -119,6 +119,8 @@ def test_train_checkpoint_files(demo_copy: Path):
     state = torch.load(ckpt.path / "state.pt", weights_only=True)
     assert state["step"] == 3 and "optimizer" in state
     assert json.loads((ckpt.path / "config.json").read_text())["train"]["preset"] == "tiny"
+    (cost,) = [json.loads(x) for x in (demo_copy / "vocoder" / "compute.jsonl").read_text().splitlines()]
+    assert cost["steps"] == 3 and cost["wall_seconds"] > 0  # what the training cost, for compare and the report
     assert load_file(str(ckpt.path / "model.safetensors")).keys() == DiffWave(PRESETS["tiny"]).state_dict().keys()
     assert sorted(p.name for p in (demo_copy / "vocoder" / "checkpoints").iterdir()) == [
         "step-00000002",

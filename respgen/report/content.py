@@ -193,9 +193,10 @@ SWEEP_INTRO = (
     "Score that picks the amount (★, chosen on val, never on test)."
 )
 COST_INTRO = (
-    "Compute per run (training every seed, wall time as finetune recorded it; making the synthetic cycles is "
-    "not included) and its test Score gained over its real-only reference (the same comparison's `ce` run, "
-    "else the newest real-only run)."
+    "Compute per run: training every seed (wall time as finetune recorded it) and making its synthetic set "
+    "(every `synth` run of the set, plus the vocoder's training for a DiffWave set, as they recorded it; the "
+    "whole set, even when a run used part of it), and its test Score gained over its real-only reference "
+    "(the same comparison's `ce` run, else the newest real-only run), per hour of both."
 )
 
 
@@ -217,6 +218,7 @@ def costs(model: ReportModel) -> Table | None:
         [
             c.run,
             f"{60 * c.hours:.1f}",
+            f"{60 * c.making_hours:.1f}",
             "–" if c.gain is None else f"{100 * c.gain:+.2f}",
             "–" if c.gain_per_hour is None else f"{100 * c.gain_per_hour:+.1f}",
             c.reference or "–",
@@ -225,8 +227,8 @@ def costs(model: ReportModel) -> Table | None:
     ]
     if not rows:
         return None
-    header = ["run", "compute (min)", "Score gain (points)", "gain per hour (points)", "reference"]
-    return Table(header, rows, [False, True, True, True, False])
+    header = ["run", "training (min)", "making its set (min)", "Score gain (points)", "gain per hour", "reference"]
+    return Table(header, rows, [False, True, True, True, True, False])
 
 
 EVALUATIONS_INTRO = (

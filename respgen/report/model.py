@@ -21,6 +21,7 @@ from respgen.classifier.data import features_for_rows
 from respgen.classifier.predictions import read_predictions
 from respgen.classifier.run_record import RunRecord, seed_dir
 from respgen.classifier.store import INFO_FILE, find_runs, load_model_dir, read_info, run_info
+from respgen.compute_log import making_seconds
 from respgen.data.manifest import load_clip
 from respgen.disk_memo import dir_fingerprint, file_fingerprint, memo
 from respgen.errors import RespgenError
@@ -76,6 +77,7 @@ class SyntheticSetReport:
     vocoder: list[dict]  # the distinct `vocoder` provenance of its rows
     quality: SetQuality  # fidelity, realism and diversity by class (respgen.synthetic_quality)
     pairs: list[ListeningPair] = field(default_factory=list)  # by class, then best / median / worst
+    making_seconds: float = 0.0  # recorded for making it (synth runs, + vocoder training for DiffWave)
 
 
 @dataclass
@@ -204,7 +206,7 @@ def build_model(
         errors_note=errors_note,
         seconds=lap.seconds,
         sweeps=sweeps(runs, classes),
-        costs=costs(runs),
+        costs=costs(runs, {s.name: s.making_seconds for s in sets}),
     )
 
 
@@ -366,11 +368,11 @@ def _set(ws: Workspace, name: str, train: list[dict], classes: list[str], label_
     counts = {}
     for r in rows:
         counts[r["label"]] = counts.get(r["label"], 0) + 1
-    vocoders = sorted({json.dumps(r.get("vocoder"), sort_keys=True) for r in rows})
+    vocoders = [json.loads(v) for v in sorted({json.dumps(r.get("vocoder"), sort_keys=True) for r in rows})]
     quality = measure_set(ws, name, label_model, max_per_class=max_per_class)
-    return SyntheticSetReport(
-        name, counts, [json.loads(v) for v in vocoders], quality, _pairs(ws, syn_set, rows, train, classes)
-    )
+    kinds = {str((v or {}).get("kind", "diffwave")) for v in vocoders}
+    made = making_seconds(syn_set.root, ws.vocoder, kinds)
+    return SyntheticSetReport(name, counts, vocoders, quality, _pairs(ws, syn_set, rows, train, classes), made)
 
 
 def pick_indices(n: int) -> list[tuple[str, int]]:

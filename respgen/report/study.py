@@ -42,12 +42,14 @@ class Sweep:
 class RunCost:
     run: str
     hours: float  # wall time of training every seed
+    making_hours: float  # wall time recorded for making its synthetic set (synth, + vocoder training)
     gain: float | None  # mean test Score minus its real-only reference's
     reference: str | None
 
     @property
     def gain_per_hour(self) -> float | None:
-        return None if self.gain is None or self.hours <= 0 else self.gain / self.hours
+        total = self.hours + self.making_hours
+        return None if self.gain is None or total <= 0 else self.gain / total
 
 
 def sweeps(runs: list[RunReport], classes: list[str]) -> list[Sweep]:
@@ -79,8 +81,10 @@ def _point(r: RunReport, minority: list[str]) -> SweepPoint:
     )
 
 
-def costs(runs: list[RunReport]) -> list[RunCost]:
-    """Each run's compute (as recorded) and its Score gain over its real-only reference."""
+def costs(runs: list[RunReport], making: dict[str, float] | None = None) -> list[RunCost]:
+    """Each run's compute (as recorded; `making`: seconds that made each synthetic set) and its Score gain
+    over its real-only reference."""
+    making = making or {}
     by_name = {r.name: r for r in runs}
     newest_ce = next((r for r in reversed(runs) if r.kind == "ce"), None)
     out = []
@@ -94,7 +98,8 @@ def costs(runs: list[RunReport]) -> list[RunCost]:
             None if ref is None else ref.record.metric("test", "score")[0],
         )
         gain = None if score is None or base is None else score - base
-        out.append(RunCost(r.name, seconds / 3600, gain, None if ref is None else ref.name))
+        made = making.get(r.synthetic_set, 0.0) if r.synthetic_set else 0.0
+        out.append(RunCost(r.name, seconds / 3600, made / 3600, gain, None if ref is None else ref.name))
     return out
 
 

@@ -12,6 +12,7 @@ from typing import Callable, NamedTuple
 from respgen.arms import ARMS, AUGMENT_SET, ONCE
 from respgen.classifier.resolution import Resolution, resolve
 from respgen.classifier.run_record import RunRecord, seed_dir
+from respgen.compute_log import making_seconds
 from respgen.config import CompareConfig, FinetuneConfig
 from respgen.errors import RespgenError
 from respgen.lock import locked
@@ -31,6 +32,7 @@ class Arm:
     amount: int | None = None  # synthetic (or augmented) cycles per class (None: all of the set, or none)
     cpu_seconds: float = 0.0  # processor time of its finetune (this process, every thread)
     epochs: int = 0
+    making_seconds: float = 0.0  # making its synthetic set (synth runs, + vocoder training for DiffWave)
 
     @property
     def metrics(self) -> dict:
@@ -47,6 +49,7 @@ class Arm:
             "seconds": self.seconds,
             "cpu_seconds": self.cpu_seconds,
             "seconds_per_epoch": self.seconds / self.epochs if self.epochs else None,
+            "making_seconds": self.making_seconds,
         }
 
 
@@ -75,18 +78,20 @@ class CompareResult:
         return out
 
     def cost(self) -> dict[str, dict]:
-        """Per run (`arm`, `arm (set)`, `... n=N`): its compute (finetune wall and processor seconds) and
-        its mean test Score gained over the `ce` arm's, per hour of that compute."""
+        """Per run (`arm`, `arm (set)`, `... n=N`): its compute (finetune wall and processor seconds, and the
+        wall seconds that made its synthetic set, as synth and vocoder train recorded them) and its mean test
+        Score gained over the `ce` arm's, per hour of all that compute."""
         ce = next((a for a in self.arms if a.arm == "ce"), None)
         base = None if ce is None else ce.record.metric("test", "score")[0]
         out = {}
         for a in self.arms:
             score = a.record.metric("test", "score")[0]
             gain = None if base is None or score is None or a.arm == "ce" else score - base
-            hours = a.seconds / 3600
+            hours = (a.seconds + a.making_seconds) / 3600
             out[_key(a, amount=True)] = {
                 "wall_seconds": a.seconds,
                 "cpu_seconds": a.cpu_seconds,
+                "making_seconds": a.making_seconds,
                 "score_gain": gain,
                 "gain_per_hour": None if gain is None or hours <= 0 else gain / hours,
             }
@@ -207,6 +212,9 @@ def compare(
         result.arms.append(done)
         if on_arm:
             on_arm(done)
+    for a in result.arms:
+        if a.synthetic_set is not None:
+            a.making_seconds = set_making_seconds(ws, a.synthetic_set)
     if quality:
         from respgen.synthetic_quality import measure_set
 
@@ -214,6 +222,13 @@ def compare(
         for s in sorted({a.synthetic_set for a in result.arms if a.synthetic_set}):
             result.sets[s] = measure_set(ws, s, None if real_only is None else seed_dir(real_only, result.seeds))
     return result
+
+
+def set_making_seconds(ws: Workspace, name: str) -> float:
+    """Wall seconds recorded for making the synthetic set `name` (`compute_log.making_seconds`)."""
+    syn_set = ws.synthetic_set(name)
+    kinds = {str((r.get("vocoder") or {}).get("kind", "diffwave")) for r in syn_set.rows(require_audio=False)}
+    return making_seconds(syn_set.root, ws.vocoder, kinds)
 
 
 def arm_summary(record: RunRecord) -> dict:

@@ -6,12 +6,14 @@ into a named synthetic set `synth/<set>/`."""
 from __future__ import annotations
 
 import random
+import time
 import zlib
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
 import torch
 
+from respgen import compute_log
 from respgen.accelerator import new_accelerator
 from respgen.atomic import write_jsonl
 from respgen.audio import write_wav
@@ -122,6 +124,7 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
         raise RespgenError(
             "--vary varies the mel a vocoder is conditioned on: use it with diffwave or griffinlim, not augment"
         )
+    started = time.perf_counter(), time.process_time()
     ws = Workspace(cfg.workdir)
     synthetic_set = ws.synthetic_set(cfg.set_name or cfg.vocoder)
     classes = parse_classes(cfg.classes, ws.classes())
@@ -142,6 +145,11 @@ def synthesize(cfg: SynthConfig, progress: Callable[..., None] | None = None) ->
             progress(min(i + run.batch, len(todo)), len(todo))
     if not synthetic_set.manifest.is_file():
         write_jsonl(synthetic_set.manifest, rows)
+    wall, cpu = time.perf_counter() - started[0], time.process_time() - started[1]
+    compute_log.append(
+        synthetic_set.root,
+        {"clips": sum(written.values()), "wall_seconds": wall, "cpu_seconds": cpu, "vocoder": cfg.vocoder},
+    )
     return _result(run, rows, written, classes, real)
 
 

@@ -15,6 +15,7 @@ from accelerate import Accelerator
 from accelerate.utils import parse_flag_from_env
 from safetensors.torch import load_file
 
+from respgen import compute_log
 from respgen.accelerator import new_accelerator
 from respgen.atomic import check_pointer, staged_dir, write_jsonl
 from respgen.audio import write_wav
@@ -81,6 +82,7 @@ def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None 
     Reads `data/manifest.jsonl` (train cycles, + val with `include_val`) and the latest checkpoint in
     `vocoder/`; writes `vocoder/checkpoints/step-N/` every `save_every` steps (and at the end),
     moves `vocoder/latest` to it, and appends `{step, loss, grad_norm, ...}` to `vocoder/metrics.jsonl`."""
+    started = time.perf_counter(), time.process_time()
     run = _start_run(cfg, Workspace(cfg.workdir))
     loss = None
     step = run.start
@@ -94,6 +96,9 @@ def train_vocoder(cfg: VocoderTrainConfig, progress: Callable[..., None] | None 
             val = _report(run, step, result, progress, val)
         if step % cfg.save_every == 0 or step == cfg.max_steps:
             _save(run, step)
+    if run.accelerator.is_main_process and step > run.start:
+        wall, cpu = time.perf_counter() - started[0], time.process_time() - started[1]
+        compute_log.append(run.ws.vocoder, {"steps": step - run.start, "wall_seconds": wall, "cpu_seconds": cpu})
     return _finish(run, step, loss, val)
 
 
