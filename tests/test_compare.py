@@ -160,6 +160,8 @@ def test_amount_sweep_runs_each_synthetic_arm_per_amount(cli, demo_synth: Path):
     assert all(c["wall_seconds"] > 0 and c["cpu_seconds"] > 0 for c in out["cost"].values())
     assert out["cost"]["ce"]["score_gain"] is None and out["cost"]["ce-syn (diffwave) n=1"]["score_gain"] is not None
     assert out["val_choice"] == {}  # the demo workspace has no val split: nothing is chosen on test
+    assert set(out["differences"]) == {"ce-syn (diffwave) n=1", "ce-syn (diffwave) n=2"}
+    assert out["differences"]["ce-syn (diffwave) n=1"][0]["verdict"]
     bad = cli("compare", "--workdir", demo_synth, "--synthetic-per-class", "1,x", "--print-config")
     assert bad.exit_code == 2 and "synthetic-per-class" in bad.stderr
 
@@ -190,29 +192,42 @@ def test_report_shows_the_amount_sweep_and_costs(cli, demo_synth: Path):
     assert costs["sw-ce-syn-n1"]["reference"] == "sw-ce" and costs["sw-ce"]["gain"] is None
     assert costs["sw-ce-syn-n2"]["hours"] > 0 and "sweep.png" in out["figures"]
     assert "How much synthetic data" in (demo_synth / "report" / "report.md").read_text()
+    diffs = out["differences"]  # paired against the comparison's ce run, from the recorded predictions
+    assert {d["run"] for d in diffs} == {"sw-ce-syn-n1", "sw-ce-syn-n2"}
+    assert all(d["reference"] == "ce (sw-ce)" and d["cycles"] > 0 and d["cycle_interval"] for d in diffs)
 
 
-def test_resolution_says_which_differences_the_data_can_resolve():
-    """Welch's test over seeds and the test split's binomial spread, side by side."""
-    from respgen.classifier.resolution import resolve, test_score_se
+def test_differences_say_what_the_data_can_resolve():
+    """Paired over seeds (t-interval) and over test cycles (bootstrap): better / worse only when both agree."""
+    import numpy as np
 
-    def record(scores, confusion):
-        return RunRecord.of(
-            {
-                i + 1: {"seed": i + 1, "classes": ["normal", "x"], "test": {"score": s, "confusion": confusion}}
-                for i, s in enumerate(scores)
-            }
-        )
+    from respgen.classifier.metrics import confusion_matrix, icbhi_scores
+    from respgen.classifier.resolution import paired_difference, score
 
-    small = [[20, 12], [12, 20]]  # 64 test cycles
-    assert 0.05 < test_score_se(record([0.6], small)) < 0.07
-    noisy = resolve(record([0.62, 0.70, 0.58], small), record([0.60, 0.66, 0.61], small))
-    assert not noisy.resolved and "not resolved" in noisy.verdict and noisy.p_value > 0.05
-    big = [[2000, 1000], [1000, 2000]]
-    clear = resolve(record([0.80, 0.81, 0.80], big), record([0.60, 0.61, 0.60], big))
-    assert clear.resolved and clear.p_value < 0.05 and clear.difference == pytest.approx(0.2, abs=1e-9)
-    one = resolve(record([0.9], big), record([0.6], big))
-    assert not one.resolved and "one seed a side" in one.verdict  # the seeds' spread was not measured
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 4, 2000)
+
+    def guess(accuracy: float, seed: int) -> np.ndarray:
+        g = np.random.default_rng(seed)
+        return np.where(g.random(truth.size) < accuracy, truth, g.integers(0, 4, truth.size))
+
+    p = guess(0.7, 1)
+    assert score(truth, p, 4) == pytest.approx(icbhi_scores(confusion_matrix(truth, p, 4), tuple(range(4)))["score"])
+    good = {s: guess(0.8, 10 + s) for s in (1, 2, 3)}
+    base = {s: guess(0.6, 20 + s) for s in (1, 2, 3)}
+    scores = lambda preds: {s: score(truth, q, 4) for s, q in preds.items()}  # noqa: E731
+    clear = paired_difference("ce", scores(good), scores(base), truth, good, base, 4)
+    assert clear.verdict == "better" and clear.seed_interval[0] > 0 and clear.cycle_interval[0] > 0
+    assert paired_difference("ce", scores(base), scores(good), truth, base, good, 4).verdict == "worse"
+    same = {s: guess(0.6, 30 + s) for s in (1, 2, 3)}
+    assert (
+        paired_difference("ce", scores(same), scores(base), truth, same, base, 4).verdict == "cannot tell at this size"
+    )
+    small = truth[:40]
+    tiny = {1: good[1][:40]}, {1: base[1][:40]}
+    one = paired_difference("ce", {1: score(small, tiny[0][1], 4)}, {1: score(small, tiny[1][1], 4)}, small, *tiny, 4)
+    assert one.seed_interval is None and one.seeds == 1  # one seed: the seeds' spread is not measured
+    assert one.verdict == "cannot tell at this size" or "one seed" in one.verdict
 
 
 def test_ce_aug_arm_trains_on_the_augmentation_set(cli, demo_copy: Path):

@@ -207,8 +207,9 @@ def compare(result: Any) -> None:
         "probe acc: a fresh logistic-regression probe telling real from synthetic train features of the final "
         "model (50% = indistinguishable). wall / CPU s: the arm's fine-tuning, all seeds."
     )
-    for key, res in result.resolution().items():
-        _plain(f"{key} vs ce: {res.verdict}")
+    for key, found in result.differences.items():
+        for d in found:
+            _plain(f"{key}: {d.line()}")
     for key, amount in result.val_choice().items():
         _plain(f"{key}: val selects {amount} cycles per class (chosen on val, not test)")
     for name, quality in result.sets.items():

@@ -213,6 +213,27 @@ def sweep_table(sweep) -> Table:
     return Table(["cycles per class", "test Score", "minority acc", "val Score"], rows, [True] * 4)
 
 
+DIFFERENCES_INTRO = (
+    "Each run's test Score against real-only training (`ce`) and oversampling (`ce-over`, same set and amount), "
+    "paired: a 95% t-interval over the shared seeds and a 95% bootstrap over the test cycles (both runs' "
+    "recorded predictions, resampled together). *better* / *worse* only when every interval excludes zero."
+)
+
+
+def differences(model: ReportModel) -> Table | None:
+    def span(x) -> str:
+        return "–" if x is None else f"[{100 * x[0]:+.1f}, {100 * x[1]:+.1f}]"
+
+    rows = [
+        [run, d.reference, f"{100 * d.difference:+.2f}", span(d.seed_interval), span(d.cycle_interval), d.verdict]
+        for run, d in model.differences
+    ]
+    if not rows:
+        return None
+    header = ["run", "against", "Score difference (points)", "seeds 95%", "test cycles 95%", "verdict"]
+    return Table(header, rows, [False, False, True, False, False, False])
+
+
 def costs(model: ReportModel) -> Table | None:
     rows = [
         [

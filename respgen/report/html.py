@@ -160,6 +160,9 @@ def _study(model: ReportModel, figures: dict[str, str]) -> str:
             out.append(f'<p><img class="plot" src="{escape(figures["sweep"])}" alt="amount sweep"></p>')
         for s in model.sweeps:
             out.append(f"<h3>{escape(s.label)}: runs {escape(s.runs)}-n*</h3>" + table(content.sweep_table(s)))
+    diffs = content.differences(model)
+    if diffs is not None:
+        out += [_p(content.DIFFERENCES_INTRO), table(diffs)]
     if cost is not None:
         out += [_p(content.COST_INTRO), table(cost)]
     return "\n".join(out)

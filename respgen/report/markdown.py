@@ -98,8 +98,8 @@ def _runs(model: ReportModel, figures: dict[str, str]) -> list[str]:
 
 
 def _study(model: ReportModel, figures: dict[str, str]) -> list[str]:
-    cost = content.costs(model)
-    if not model.sweeps and cost is None:
+    cost, diffs = content.costs(model), content.differences(model)
+    if not model.sweeps and cost is None and diffs is None:
         return []
     md = [f"## {SECTIONS['study']}", ""]
     if model.sweeps:
@@ -108,6 +108,8 @@ def _study(model: ReportModel, figures: dict[str, str]) -> list[str]:
             md += [f"![amount sweep]({figures['sweep']})", ""]
         for s in model.sweeps:
             md += [f"### {s.label}: runs {s.runs}-n*", ""] + table(content.sweep_table(s)) + [""]
+    if diffs is not None:
+        md += [content.DIFFERENCES_INTRO, ""] + table(diffs) + [""]
     if cost is not None:
         md += [content.COST_INTRO, ""] + table(cost) + [""]
     return md

@@ -19,6 +19,7 @@ import torch
 from respgen.arms import arm_label, run_mode
 from respgen.classifier.data import features_for_rows
 from respgen.classifier.predictions import read_predictions
+from respgen.classifier.resolution import Difference
 from respgen.classifier.run_record import RunRecord, seed_dir
 from respgen.classifier.store import INFO_FILE, find_runs, load_model_dir, read_info, run_info
 from respgen.compute_log import making_seconds
@@ -28,7 +29,7 @@ from respgen.errors import RespgenError
 from respgen.features import fit_length, vocoder_mel
 from respgen.fidelity import mel_l1
 from respgen.frechet import frechet_distance
-from respgen.report.study import RunCost, Sweep, costs, sweeps
+from respgen.report.study import RunCost, Sweep, costs, differences, sweeps
 from respgen.sample_rate import SAMPLE_RATE
 from respgen.set_quality import SetQuality
 from respgen.synthetic_quality import measure_set
@@ -90,6 +91,7 @@ class RunReport:
     model_dir: Path | None  # the dir whose curves and confusion are shown (a several-seed run: its first seed)
     evaluations: list[dict] = field(default_factory=list)  # `respgen evaluate` on other workspaces, by file name
     amount: int | None = None  # synthetic (or augmented) cycles per class it was capped to (--synthetic-per-class)
+    run_dir: Path | None = None  # the run's folder (a several-seed run's seed folders are in it)
 
 
 @dataclass
@@ -146,6 +148,7 @@ class ReportModel:
     seconds: dict[str, float] = field(default_factory=dict)  # time spent per part of the model
     sweeps: list[Sweep] = field(default_factory=list)  # runs differing only in the amount of synthetic data
     costs: list[RunCost] = field(default_factory=list)  # each run's compute and Score gain over real only
+    differences: list[tuple[str, Difference]] = field(default_factory=list)  # (run, vs ce / ce-over), paired
 
     def ranked_runs(self) -> list[RunReport]:
         """The runs best first by mean test Score (runs without one last), as both views list them."""
@@ -207,6 +210,7 @@ def build_model(
         seconds=lap.seconds,
         sweeps=sweeps(runs, classes),
         costs=costs(runs, {s.name: s.making_seconds for s in sets}),
+        differences=differences(runs, ws.real_rows(("test",)), file_fingerprint(ws.manifest, ws.root)),
     )
 
 
@@ -325,8 +329,8 @@ def _run(name: str, d: Path, record: RunRecord) -> RunReport:
     amount = train.get("synthetic_per_class") if kind != "ce" else None
     model_dir = seed_dir(d, record.seeds)
     if not (model_dir / INFO_FILE).is_file():
-        return RunReport(name, kind, mode, used, record, None, amount=amount)
-    return RunReport(name, kind, mode, used, record, model_dir, read_evaluations(model_dir), amount)
+        return RunReport(name, kind, mode, used, record, None, amount=amount, run_dir=d)
+    return RunReport(name, kind, mode, used, record, model_dir, read_evaluations(model_dir), amount, d)
 
 
 def read_evaluations(model_dir: Path) -> list[dict]:
@@ -623,6 +627,7 @@ def as_json(model: ReportModel) -> dict:
         "evaluations": {r.name: r.evaluations for r in model.runs if r.evaluations},
         "sweeps": [asdict(s) for s in model.sweeps],
         "costs": [{**asdict(c), "gain_per_hour": c.gain_per_hour} for c in model.costs],
+        "differences": [{"run": run, **d.to_dict()} for run, d in model.differences],
         "listening": {
             s.name: [
                 {

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from respgen.arms import ARMS
 from respgen.averages import mean
+from respgen.classifier.resolution import Difference, difference_of
 
 if TYPE_CHECKING:
     from respgen.report.model import RunReport
@@ -106,11 +107,44 @@ def costs(runs: list[RunReport], making: dict[str, float] | None = None) -> list
 def _comparison_ce(r: RunReport) -> str:
     """The name of the `ce` run of the comparison `r` belongs to: its name without `-n<amount>`, the arm
     and the set, plus `-ce`."""
-    name = AMOUNT_SUFFIX.sub(r"\g<stem>", r.name)
-    for arm in sorted(ARMS, key=len, reverse=True):
-        if name.endswith(f"-{arm}"):
-            name = name[: -len(arm) - 1]
-            break
+    name = _without_arm(r)
     if r.synthetic_set and name.endswith(f"-{r.synthetic_set}"):
         name = name[: -len(r.synthetic_set) - 1]
     return f"{name}-ce"
+
+
+def _comparison_oversampling(r: RunReport) -> str:
+    """The name of the comparison's `ce-over` run on the same set and amount as `r`."""
+    m = AMOUNT_SUFFIX.match(r.name)
+    return f"{_without_arm(r)}-ce-over" + (f"-n{m['amount']}" if m else "")
+
+
+def _without_arm(r: RunReport) -> str:
+    name = AMOUNT_SUFFIX.sub(r"\g<stem>", r.name)
+    for arm in sorted(ARMS, key=len, reverse=True):
+        if name.endswith(f"-{arm}"):
+            return name[: -len(arm) - 1]
+    return name
+
+
+def differences(runs: list[RunReport], test_rows: list[dict], fingerprint: list) -> list[tuple[str, Difference]]:
+    """(run, difference) for every run but real-only ones: against its comparison's `ce` run (else the newest
+    real-only run) and its `ce-over` run on the same set and amount, when those exist."""
+    by_name = {r.name: r for r in runs}
+    newest_ce = next((r for r in reversed(runs) if r.kind == "ce"), None)
+    out = []
+    for r in runs:
+        if r.kind == "ce" or r.run_dir is None:
+            continue
+        refs = [("ce", by_name.get(_comparison_ce(r), newest_ce))]
+        if r.kind != "ce-over":
+            refs.append(("ce-over", by_name.get(_comparison_oversampling(r))))
+        for label, ref in refs:
+            if ref is None or ref.run_dir is None:
+                continue
+            d = difference_of(
+                f"{label} ({ref.name})", (r.run_dir, r.record), (ref.run_dir, ref.record), test_rows, fingerprint
+            )
+            if d is not None:
+                out.append((r.name, d))
+    return out

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 from respgen.arms import ARMS, AUGMENT_SET, ONCE
-from respgen.classifier.resolution import Resolution, resolve
+from respgen.classifier.resolution import Difference, difference_of
 from respgen.classifier.run_record import RunRecord, seed_dir
 from respgen.compute_log import making_seconds
 from respgen.config import CompareConfig, FinetuneConfig
+from respgen.disk_memo import file_fingerprint
 from respgen.errors import RespgenError
 from respgen.lock import locked
 from respgen.services.finetune import finetune
@@ -61,6 +62,8 @@ class CompareResult:
     arms: list[Arm] = field(default_factory=list)
     # per synthetic set: {"fidelity", "realism", "diversity"} by class (respgen.synthetic_quality)
     sets: dict[str, SetQuality] = field(default_factory=dict)
+    # per run but ce: its test Score against ce (and against oversampling on the same set and amount)
+    differences: dict[str, list[Difference]] = field(default_factory=dict)
 
     def val_choice(self) -> dict[str, int]:
         """Per arm and set swept over several amounts (`arm` or `arm (set)`): the amount with the best mean
@@ -97,17 +100,6 @@ class CompareResult:
             }
         return out
 
-    def resolution(self) -> dict[str, Resolution]:
-        """Per run but `ce`: its test Score difference to the `ce` arm, and whether the seeds and the test
-        split's size can resolve it (`classifier.resolution`)."""
-        ce = next((a for a in self.arms if a.arm == "ce"), None)
-        out = {}
-        for a in self.arms:
-            found = None if ce is None or a is ce else resolve(a.record, ce.record)
-            if found is not None:
-                out[_key(a, amount=True)] = found
-        return out
-
     def to_dict(self) -> dict:
         return {
             "name": self.name,
@@ -117,7 +109,7 @@ class CompareResult:
             "synthetic_sets": {name: q.to_dict() for name, q in self.sets.items()},
             "val_choice": self.val_choice(),
             "cost": self.cost(),
-            "resolution": {k: r.to_dict() for k, r in self.resolution().items()},
+            "differences": {k: [d.to_dict() for d in ds] for k, ds in self.differences.items()},
         }
 
 
@@ -215,6 +207,7 @@ def compare(
     for a in result.arms:
         if a.synthetic_set is not None:
             a.making_seconds = set_making_seconds(ws, a.synthetic_set)
+    result.differences = differences(result.arms, ws)
     if quality:
         from respgen.synthetic_quality import measure_set
 
@@ -222,6 +215,28 @@ def compare(
         for s in sorted({a.synthetic_set for a in result.arms if a.synthetic_set}):
             result.sets[s] = measure_set(ws, s, None if real_only is None else seed_dir(real_only, result.seeds))
     return result
+
+
+def differences(arms: list[Arm], ws: Workspace) -> dict[str, list[Difference]]:
+    """Per run but `ce`: its paired test Score difference to the `ce` arm and to the oversampling arm of the
+    same set and amount (`classifier.resolution`)."""
+    test = ws.real_rows(("test",))
+    fingerprint = file_fingerprint(ws.manifest, ws.root)
+    ce = next((a for a in arms if a.arm == "ce"), None)
+    out: dict[str, list[Difference]] = {}
+    for a in arms:
+        over = next(
+            (o for o in arms if o.arm == "ce-over" and (o.synthetic_set, o.amount) == (a.synthetic_set, a.amount)), None
+        )
+        found = []
+        for name, ref in (("ce", ce), ("ce-over", over)):
+            if ref is not None and ref is not a:
+                pair = (Path(a.run_dir), a.record), (Path(ref.run_dir), ref.record)
+                d = difference_of(name, *pair, test, fingerprint)
+                found += [d] if d is not None else []
+        if found:
+            out[_key(a, amount=True)] = found
+    return out
 
 
 def set_making_seconds(ws: Workspace, name: str) -> float:

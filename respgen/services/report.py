@@ -43,6 +43,7 @@ class ReportResult:
     evaluations: dict = field(default_factory=dict)  # run -> its `evaluate` results on other workspaces
     sweeps: list = field(default_factory=list)  # amount sweeps: per amount Score, minority accuracy, val choice
     costs: list = field(default_factory=list)  # per run: compute hours, Score gain over real only, per hour
+    differences: list = field(default_factory=list)  # per run: paired Score difference to ce / ce-over, verdict
     errors: dict | None = None  # the run whose errors are played, and them (None: no errors section)
     opened: bool = False  # index.html was handed to a browser (`open`)
     seconds: dict[str, float] = field(default_factory=dict)  # where the time went
@@ -106,6 +107,7 @@ def build_report(cfg: ReportConfig) -> ReportResult:
         evaluations=data["evaluations"],
         sweeps=data["sweeps"],
         costs=data["costs"],
+        differences=data["differences"],
         errors=data["errors"],
         opened=open_in_browser(page) if cfg.open else False,
         seconds=seconds,
