@@ -263,3 +263,32 @@ def test_ce_aug_arm_trains_on_the_augmentation_set(cli, demo_copy: Path):
     assert "augment" in report["synthetic"]["sets"]  # listenable and measured like a synthetic set
     cost = {c["run"]: c for c in report["costs"]}["aug-ce-aug"]
     assert cost["making_hours"] == pytest.approx(record["wall_seconds"] / 3600) and cost["reference"] == "aug-ce"
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["compare", "--synthetic-per-class", "0,8"], "greater than or equal to 1"),
+        (["compare", "--synthetic-per-class", "-8"], "greater than or equal to 1"),
+        (["compare", "--synthetic-per-class", "8,8"], "amount 8 given twice"),
+        (["compare", "--synthetic-per-class", "8,x"], "comma-separated integers"),
+        (["synth", "--vary", "--vary-stretch", "0.9"], "vary-stretch"),
+        (["synth", "--vary", "--vary-mix", "2"], "vary-mix"),
+        (["synth", "--vocoder", "augment", "--vary"], "--vary varies the mel"),
+    ],
+)
+def test_study_bad_input_is_one_line(cli, demo_copy: Path, args: list[str], fragment: str):
+    """Bad amounts or strengths: one `error:` line, exit 2, nothing run (no run folder, no set)."""
+    if args[0] == "synth":
+        args = [*args, "--class", "crackle", "--n", "1"]
+    r = cli(*args, "--workdir", demo_copy)
+    assert r.exit_code == 2, r.output
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], r.stderr
+    assert not (demo_copy / "models").exists() and not (demo_copy / "synth").exists()
+
+
+def test_ce_aug_without_an_augmentation_set_is_refused_before_training(cli, demo_copy: Path):
+    r = cli("compare", "--workdir", demo_copy, "--arms", "ce,ce-aug", "--preset", "tiny", "--epochs", "1")
+    assert r.exit_code == 2 and "no synthetic set 'augment'" in r.stderr and "synth ... --set augment" in r.stderr
+    assert not (demo_copy / "models").exists()
