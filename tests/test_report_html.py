@@ -82,7 +82,8 @@ def test_html_report_plays_pairs_and_errors(cli, quick):
     assert out["html"] == str(report / "index.html") and out["report"] == str(report / "report.md")
     page = read_page(report)
     assert_self_contained(report, page)
-    assert page.sections == ["counts", "sets", "feature-space", "runs", "errors", "vocoder"]  # nothing missing
+    # nothing missing; the study section: each run's cost and its difference to ce, paired
+    assert page.sections == ["counts", "sets", "feature-space", "runs", "study", "errors", "vocoder"]
     md = (report / "report.md").read_text(encoding="utf-8")
     for heading in ("Cycles per class (train)", "Synthetic sets", "Runs", "Errors, playable", "Vocoder validation"):
         assert f"## {heading}" in md  # the same sections in both views
@@ -141,7 +142,9 @@ def test_html_report_plays_pairs_and_errors(cli, quick):
     table = (report / "index.html").read_text().split('<table class="sortable">')[1].split("</table>")[0]
     html_order = [row.split("<td>")[1].split("</td>")[0] for row in table.split("<tr>")[2:]]
     md_order = [
-        line.split(" | ")[0][2:] for line in md.split("## Runs")[1].splitlines() if line.startswith("| quickstart-")
+        line.split(" | ")[0][2:]
+        for line in md.split("## Runs")[1].split("\n## ")[0].splitlines()  # the Runs section only
+        if line.startswith("| quickstart-")
     ]
     assert html_order == md_order and set(html_order) == set(out["runs"])
     assert "<script>" in (report / "index.html").read_text()
