@@ -99,7 +99,7 @@ def costs(runs: list[RunReport], making: dict[str, float] | None = None) -> list
             None if ref is None else ref.record.metric("test", "score")[0],
         )
         gain = None if score is None or base is None else score - base
-        made = making.get(r.synthetic_set, 0.0) if r.synthetic_set else 0.0
+        made = making.get(r.synthetic_set, 0.0) if r.synthetic_set and r.kind != "ce-over" else 0.0
         out.append(RunCost(r.name, seconds / 3600, made / 3600, gain, None if ref is None else ref.name))
     return out
 

@@ -205,7 +205,7 @@ def compare(
         if on_arm:
             on_arm(done)
     for a in result.arms:
-        if a.synthetic_set is not None:
+        if a.synthetic_set is not None and a.arm != "ce-over":  # oversampling reads only the set's counts
             a.making_seconds = set_making_seconds(ws, a.synthetic_set)
     result.differences = differences(result.arms, ws)
     if quality:
