@@ -70,7 +70,7 @@ def run_figure(
 def amount_sweep(path: Path, sweeps: list) -> None:
     """Test Score and minority-class accuracy against the synthetic cycles per class, one line per sweep
     with its spread over seeds, the amount val selects starred."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8 + 0.25 * len(sweeps)))
     for s in sweeps:
         x = [p.amount for p in s.points]
         for ax, key in zip(axes, ("score", "minority")):
@@ -80,12 +80,17 @@ def amount_sweep(path: Path, sweeps: list) -> None:
             if s.chosen is not None:
                 k = x.index(s.chosen)
                 ax.plot([x[k]], [y[k]], marker="*", markersize=14, color=line[0].get_color())
+    amounts = sorted({p.amount for s in sweeps for p in s.points})
     for ax, title in zip(axes, ("test Score %", "minority-class accuracy %")):
         ax.set_xscale("log")
+        ax.set_xticks(amounts, [str(a) for a in amounts])
+        ax.minorticks_off()
         ax.set_xlabel("synthetic cycles per class")
         ax.set_title(title)
-    axes[0].legend(fontsize=8)
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.9, wspace=0.25)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    bottom = 0.14 + 0.2 * (len(sweeps) + 1) // 2 / (3.8 + 0.25 * len(sweeps))
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=min(0.6, bottom + 0.1), top=0.92, wspace=0.25)
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
