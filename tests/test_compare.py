@@ -121,6 +121,9 @@ def test_compare_checks_every_set_before_the_first_arm_trains(cli, demo_synth: P
     assert (sorted(p.name for p in models.iterdir()) if models.exists() else []) == before  # nothing trained
 
 
+SWEEP = ["--preset", "tiny", "--epochs", "1", "--length", "1.0", "--arms", "ce,ce-syn", "--synthetic-per-class", "1,2"]
+
+
 def test_amount_sweep_runs_each_synthetic_arm_per_amount(cli, demo_synth: Path):
     """--synthetic-per-class 1,2: ce once, every synthetic arm once per amount (its cap applied), with its
     compute recorded; the plan puts ce-aug on the augmentation set."""
@@ -136,19 +139,7 @@ def test_amount_sweep_runs_each_synthetic_arm_per_amount(cli, demo_synth: Path):
         Planned("aft", "diffwave", 1),
         Planned("aft", "diffwave", 2),
     ]
-    args = [
-        "--preset",
-        "tiny",
-        "--epochs",
-        "1",
-        "--length",
-        "1.0",
-        "--arms",
-        "ce,ce-syn",
-        "--synthetic-per-class",
-        "1,2",
-    ]
-    r = cli("compare", "--workdir", demo_synth, *args, "--name", "sw", "--json")
+    r = cli("compare", "--workdir", demo_synth, *SWEEP, "--name", "sw", "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert [(a["arm"], a["amount"]) for a in out["arms"]] == [("ce", None), ("ce-syn", 1), ("ce-syn", 2)]
@@ -169,19 +160,7 @@ def test_amount_sweep_runs_each_synthetic_arm_per_amount(cli, demo_synth: Path):
 def test_report_shows_the_amount_sweep_and_costs(cli, demo_synth: Path):
     """After a swept compare, the report plots Score against the amount and lists each run's compute and
     Score gain over the comparison's ce run."""
-    args = [
-        "--preset",
-        "tiny",
-        "--epochs",
-        "1",
-        "--length",
-        "1.0",
-        "--arms",
-        "ce,ce-syn",
-        "--synthetic-per-class",
-        "1,2",
-    ]
-    assert cli("compare", "--workdir", demo_synth, *args, "--name", "sw").exit_code == 0
+    assert cli("compare", "--workdir", demo_synth, *SWEEP, "--name", "sw").exit_code == 0
     r = cli("report", "--workdir", demo_synth, "--no-audio", "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
